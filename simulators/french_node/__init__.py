@@ -1,0 +1,1 @@
+"""french_node."""
