@@ -1,0 +1,1 @@
+"""Cross-message checks (placeholder module; filled by the pairs work)."""
