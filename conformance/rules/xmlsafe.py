@@ -4,6 +4,7 @@ Every problem becomes a :class:`Finding` (ids ``XML-001``..``XML-004``); nothing
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -57,6 +58,28 @@ def _fatal(fid: str, message: str, expected: str | None = None, actual: str | No
     return Finding(fid, Severity.FATAL, message, Source.PARSER, "/", expected, actual)
 
 
+_ROOT_START = re.compile(r"<[A-Za-z_]")
+
+
+def _has_doctype(data: bytes) -> bool:
+    """True when a ``<!DOCTYPE`` appears in the prolog (before the root element), in any encoding."""
+    head = data[:65536]
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff") or (len(head) > 1 and 0 in head[:2]):
+        for codec in ("utf-16", "utf-16-le", "utf-16-be"):
+            try:
+                text = head.decode(codec, errors="ignore")
+                break
+            except UnicodeError:
+                continue
+    else:
+        text = head.decode("latin-1")
+    i = text.find("<!DOCTYPE")
+    if i < 0:
+        return False
+    m = _ROOT_START.search(text)
+    return m is None or i < m.start()
+
+
 def parse_bytes(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedDocument:
     """Parse ``data`` safely; never raises for bad input."""
     size = len(data)
@@ -65,6 +88,9 @@ def parse_bytes(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedDoc
                                             f"<= {max_bytes} bytes", f"{size} bytes")], size=size)
     if not data.strip():
         return ParsedDocument(None, [_fatal("XML-001", "document is empty")], size=size)
+    if _has_doctype(data):
+        return ParsedDocument(None, [_fatal("XML-002", "document type declarations (DTD) are forbidden in OOTS "
+                                            "messages", "no <!DOCTYPE>", "<!DOCTYPE ...>")], size=size)
     try:
         root = etree.fromstring(data, _PARSER)
     except etree.XMLSyntaxError as exc:
