@@ -121,6 +121,22 @@ def cmd_run(args) -> int:
     return run_corpus(Path(args.report_dir), quiet=args.quiet)
 
 
+def cmd_bench(args) -> int:
+    if args.what in ("validate", "all"):
+        from conformance.bench import run
+        rc = run(n=args.n, memory_count=args.memory_count)
+        if rc:
+            return rc
+    if args.what in ("as4", "all"):
+        try:
+            from simulators.as4.bench import run as run_as4
+        except ImportError:
+            print("bench as4: the AS4 benchmark is not available yet")
+            return EXIT_OK if args.what == "all" else EXIT_TOOL
+        return run_as4()
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     from conformance.rules.detect import KINDS
 
@@ -155,6 +171,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--report-dir", default="reports")
     r.add_argument("-q", "--quiet", action="store_true")
     r.set_defaults(func=cmd_run)
+
+    b = sub.add_parser("bench", help="benchmarks (ratios against floors measured in the same run)")
+    b.add_argument("what", choices=("validate", "as4", "all"))
+    b.add_argument("-n", type=int, default=500, help="timed iterations per measurement")
+    b.add_argument("--memory-count", type=int, default=10_000, help="messages for the memory measurement")
+    b.set_defaults(func=cmd_bench)
     return p
 
 
