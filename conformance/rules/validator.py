@@ -206,7 +206,7 @@ class Validator:
             if header is not None and sub.kind in EDM_KINDS:
                 pair = self.validate_pair_elements(etree.fromstring(data, _SAFE), header,
                                                    a_name=f"cid:{cid}", b_name="eb:Messaging")
-                res.findings.extend(replace(f, location=f"cid:{cid}!{f.location}") for f in pair.findings)
+                res.findings.extend(pair.findings)  # already located as cid:<id>!<path>
                 res.checks_run.extend(c for c in pair.checks_run if c not in res.checks_run)
 
     def validate_pair(self, a: bytes, b: bytes, *, a_name: str = "a", b_name: str = "b") -> ValidationResult:
@@ -225,17 +225,13 @@ class Validator:
         return out
 
     def validate_pair_elements(self, a, b, *, a_name="a", b_name="b") -> ValidationResult:
+        """Cross-message checks on parsed elements; the pair is put in check order first."""
+        from .pairs import validate_pair
         res = ValidationResult(f"{a_name} ~ {b_name}")
-        ca, fa = self.context(a, a_name)
-        cb, fb = self.context(b, b_name)
-        res.kind, res.version = f"{ca.kind}~{cb.kind}", ca.version
+        res.kind = f"{detect(a).kind}~{detect(b).kind}"
+        res.version = detect(a).version
         res.layers_run.append("pair")
-        ran, found = registry.run_pair(ca, cb, severities=self.severities)
-        if not ran:
-            ran, found = registry.run_pair(cb, ca, severities=self.severities)
-        if not ran:
-            res.findings.append(Finding("PAIR-000", Severity.CAUTION, f"no cross-message check applies to "
-                                        f"({ca.kind}, {cb.kind})", Source.PAIR, "/"))
+        ran, found = validate_pair(a, b, a_name=a_name, b_name=b_name, severities=self.severities)
         res.checks_run.extend(ran)
         res.findings.extend(found)
         return res
