@@ -28,12 +28,8 @@ def _http_headers_for(path: Path) -> dict | None:
     h = path.with_suffix(".headers")
     if not h.exists():
         return None
-    headers = {}
-    for line in h.read_text(encoding="utf-8", errors="replace").splitlines():
-        if ":" in line:
-            k, v = line.split(":", 1)
-            headers[k.strip().lower()] = v.strip()
-    return headers
+    from conformance.rules.cs_signature import parse_headers
+    return {k.lower(): v for k, v in parse_headers(h.read_bytes()).items()}
 
 
 def _write(text: str, output: str | None) -> None:

@@ -91,6 +91,8 @@ class Validator:
         res.findings.extend(doc.findings)
         if doc.root is not None:
             self._validate_root(doc.root, res, kind=kind, edm=edm, header=header, extra=extra or {})
+            if res.kind in ("eb-response", "dsd-response") and (extra or {}).get("http_headers") is not None:
+                self._layer(res, "signature", lambda: self._cs_signature(data, extra["http_headers"], res))
         res.duration_s = time.perf_counter() - t0
         return res
 
@@ -177,6 +179,16 @@ class Validator:
             res.findings.extend(found)
         if det.kind == "wsplugin-soap":
             self._layer(res, "embedded", lambda: self._validate_embedded(root, res, edm=edm) or [])
+
+    @staticmethod
+    def _cs_signature(body: bytes, headers: dict, res: ValidationResult) -> list[Finding]:
+        """Detached JWS + ``digest`` header of a Common Services answer (CS-004..CS-009)."""
+        from .cs_signature import verify_cs_response
+        rep = verify_cs_response(body, headers)
+        res.checks_run.extend(i for i in ("CS-004", "CS-005", "CS-007", "CS-008", "CS-009")
+                              if i not in res.checks_run)
+        notes = [Finding("CS-SIG-NOTE", Severity.CAUTION, n, Source.SIGNATURE, "/") for n in rep.notes]
+        return list(rep.findings) + notes
 
     @staticmethod
     def _layer(res: ValidationResult, name: str, run) -> None:
