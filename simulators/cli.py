@@ -133,6 +133,20 @@ def cmd_bench(args) -> int:
     return EXIT_OK
 
 
+def cmd_schematron_compile(args) -> int:
+    from conformance.rules.schematron import compile_to_file
+    try:
+        compile_to_file(Path(args.sch), Path(args.out))
+    except FileNotFoundError as exc:
+        print(f"oots-harness schematron compile: {exc}", file=sys.stderr)
+        return EXIT_TOOL
+    except Exception as exc:  # noqa: BLE001 - a bad .sch is a user error with a message
+        print(f"oots-harness schematron compile: {args.sch} does not compile: {exc}", file=sys.stderr)
+        return EXIT_TOOL
+    print(f"{args.sch} -> {args.out}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     from conformance.rules.detect import KINDS
 
@@ -167,6 +181,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--report-dir", default="reports")
     r.add_argument("-q", "--quiet", action="store_true")
     r.set_defaults(func=cmd_run)
+
+    sc = sub.add_parser("schematron", help="Schematron tools")
+    scs = sc.add_subparsers(dest="schematron_command", required=True)
+    scc = scs.add_parser("compile", help="compile an ISO Schematron file to XSLT 3 (as the validator does)")
+    scc.add_argument("sch")
+    scc.add_argument("out")
+    scc.set_defaults(func=cmd_schematron_compile)
 
     b = sub.add_parser("bench", help="benchmarks (ratios against floors measured in the same run)")
     b.add_argument("what", choices=("validate", "as4", "all"))
