@@ -249,6 +249,28 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
+def _c14n_as_on_the_wire(el: etree._Element, prefixes: Sequence[str]) -> bytes:
+    """Exclusive c14n of ``el`` as a receiver computes it on the serialised document.
+
+    lxml (libxml2 2.14) leaves out an in-scope namespace named in the InclusiveNamespaces PrefixList when
+    the document root was built with ``etree.Element`` rather than parsed, so a signature computed on a
+    built tree would not verify on the wire. Re-parsing the (small: attachments are apart) envelope gives
+    the wire form.
+    """
+    steps = []
+    node = el
+    while node.getparent() is not None:
+        steps.append(node.getparent().index(node))
+        node = node.getparent()
+    wire = etree.fromstring(etree.tostring(node), _WIRE_PARSER)
+    for i in reversed(steps):
+        wire = wire[i]
+    return _c14n(wire, prefixes)
+
+
+_WIRE_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+
+
 def _c14n(el: etree._Element, prefixes: Sequence[str] = ()) -> bytes:
     return etree.tostring(el, method="c14n", exclusive=True, with_comments=False,
                           inclusive_ns_prefixes=list(prefixes) or None)
@@ -409,7 +431,7 @@ def sign(
     key_info = etree.SubElement(sig, _DS("KeyInfo"), Id=new_id("KI"))
     _str_to_bst(key_info, bst.get(WSU_ID), new_id)
 
-    data = _c14n(signed_info, prefixes)
+    data = _c14n_as_on_the_wire(signed_info, prefixes)
     if suite == "rsa":
         value.text = _b64(key.sign(data, padding.PKCS1v15(), hashes.SHA256()))
     else:
