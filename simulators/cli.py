@@ -154,6 +154,14 @@ def cmd_as4_inspect(args) -> int:
                         fmt=args.format)
 
 
+def cmd_as4_export_domibus(args) -> int:
+    from simulators.as4.domibus_export import main as export_main
+    argv = ["--world", args.world, "--out", args.out, "--password", args.password, "--seed", str(args.seed)]
+    if args.own_party:
+        argv += ["--own-party", args.own_party]
+    return export_main(argv)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from conformance.rules.detect import KINDS
 
@@ -217,6 +225,14 @@ def build_parser() -> argparse.ArgumentParser:
     ai.add_argument("--key", metavar="PEM", help="our private decryption key (unencrypted PEM or DER)")
     ai.add_argument("--format", default="text", choices=("text", "json"))
     ai.set_defaults(func=cmd_as4_inspect)
+    ae = a_sub.add_parser("export-domibus", help="write a Domibus 5.2 PMode and PKCS12 key/trust stores for "
+                                                 "the simulated parties, so a real Domibus can talk to them")
+    ae.add_argument("--world", default="fixtures/worlds/as4-parties.toml", help="TOML with [[parties]]")
+    ae.add_argument("--out", default="reports/domibus")
+    ae.add_argument("--password", default="test123")
+    ae.add_argument("--seed", default="0", help="PKI seed (same seed, same keys)")
+    ae.add_argument("--own-party", help="the party the exported Domibus plays (default: the file's own_party)")
+    ae.set_defaults(func=cmd_as4_export_domibus)
     return p
 
 

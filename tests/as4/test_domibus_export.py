@@ -3,6 +3,7 @@ PKCS#12 key/trust stores with Domibus aliases."""
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 import subprocess
 
 import pytest
@@ -348,3 +349,16 @@ def test_command_line(tmp_path, capsys):
     assert (tmp_path / "out" / "a_gw" / "keystore.p12").exists()
     assert "a_gw_rsa_sign" in capsys.readouterr().out
     assert main(["--world", str(tmp_path / "missing.toml"), "--out", str(tmp_path / "o2"), "--password", "p"]) == 1
+
+
+def test_cli_export_domibus_writes_pmode_and_stores(tmp_path):
+    from simulators.cli import main as cli
+    from simulators.as4.domibus_export import check_pmode_xml
+
+    world = Path(__file__).resolve().parents[2] / "fixtures" / "worlds" / "as4-parties.toml"
+    assert cli(["as4", "export-domibus", "--world", str(world), "--out", str(tmp_path), "--password", PASSWORD]) == 0
+    assert check_pmode_xml((tmp_path / "pmode.xml").read_bytes()) == []
+    names, keys = _aliases((tmp_path / "de_gw" / "keystore.p12").read_bytes())
+    assert names == {"de_gw_rsa_sign", "de_gw_rsa_decrypt"} and keys >= 1
+    assert cli(["as4", "export-domibus", "--world", str(tmp_path / "missing.toml"), "--out", str(tmp_path),
+                "--password", PASSWORD]) == 1
