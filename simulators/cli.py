@@ -123,6 +123,11 @@ def cmd_bench(args) -> int:
         rc = run(n=args.n, memory_count=args.memory_count)
         if rc:
             return rc
+    if args.what in ("edm", "all"):
+        from simulators.edm.bench import run as run_edm
+        rc = run_edm()
+        if rc:
+            return rc
     if args.what in ("as4", "all"):
         try:
             from simulators.as4.bench import run as run_as4
@@ -205,7 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     scc.set_defaults(func=cmd_schematron_compile)
 
     b = sub.add_parser("bench", help="benchmarks (ratios against floors measured in the same run)")
-    b.add_argument("what", choices=("validate", "as4", "all"))
+    b.add_argument("what", choices=("validate", "edm", "as4", "all"))
     b.add_argument("-n", type=int, default=500, help="timed iterations per measurement")
     b.add_argument("--memory-count", type=int, default=10_000, help="messages for the memory measurement")
     b.set_defaults(func=cmd_bench)
