@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Install what the harness needs on a fresh machine: Debian tools (xmlsec1 as an independent
-# XML-DSig/XML-Enc verifier), a Python 3.11 venv in .venv, and the project with its test extras.
+# Install what the harness needs on a fresh machine: Debian tools (xmlsec1, qpdf, poppler-utils as
+# independent verifiers), a Python 3.11 venv in .venv, and the project with its test extras.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
-command -v xmlsec1 >/dev/null 2>&1 || need_apt+=(xmlsec1)
+command -v xmlsec1 >/dev/null 2>&1 || need_apt+=(xmlsec1)          # independent XML-DSig verifier
+command -v qpdf >/dev/null 2>&1 || need_apt+=(qpdf)                # independent PDF structure check
+command -v pdftotext >/dev/null 2>&1 || need_apt+=(poppler-utils)  # independent PDF text extraction
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "setup: installing Debian packages: ${need_apt[*]}"
