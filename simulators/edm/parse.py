@@ -40,15 +40,10 @@ class EdmParseError(ValueError):
         super().__init__(f"{message} at {location}" + (f" [{tag}]" if tag else ""))
 
 
-_Q = "{%s}" % NS["query"]
-_RIM = "{%s}" % NS["rim"]
-_RS = "{%s}" % NS["rs"]
-_SDG = "{%s}" % NS["sdg"]
-_XLINK = "{%s}" % NS["xlink"]
-_XSI_TYPE = "{%s}type" % NS["xsi"]
-_XML_LANG = "{%s}lang" % NS["xml"]
-_SLOT, _SLOT_VALUE, _VALUE, _ELEMENT = _RIM + "Slot", _RIM + "SlotValue", _RIM + "Value", _RIM + "Element"
-_REGISTRY_OBJECT, _REGISTRY_OBJECT_LIST = _RIM + "RegistryObject", _RIM + "RegistryObjectList"
+from .names import (ELEMENT as _ELEMENT, LOCALIZED as _LOCALIZED, Q as _Q, REGISTRY_OBJECT as _REGISTRY_OBJECT,
+                    REGISTRY_OBJECT_LIST as _REGISTRY_OBJECT_LIST, RIM as _RIM, RS as _RS, SDG as _SDG,
+                    SLOT as _SLOT, SLOT_VALUE as _SLOT_VALUE, VALUE as _VALUE, XLINK as _XLINK,
+                    XML_LANG as _XML_LANG, XSI_TYPE as _XSI_TYPE)
 
 # --- lexical forms --------------------------------------------------------------------------------------
 
