@@ -25,6 +25,7 @@ import os
 import re
 import tempfile
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -410,9 +411,17 @@ class TrustStore:
     (:class:`WrongKeyUsage`; an absent KeyUsage extension allows everything, RFC 5280), and revocation
     against CRLs whose signature verifies with the issuer's key (:class:`CertificateRevoked`).
     A serial listed on such a CRL is revoked whatever ``at`` (as OpenSSL does).
+
+    Only what is a pure function of immutable objects is cached (bounded, per store): the
+    *cryptographic* path of a certificate (keyed by the certificate, i.e. by its DER: ``x509.Certificate``
+    hashes and compares its encoding; only successes, dropped whenever ``anchors`` or ``intermediates``
+    change) and, per CRL object and issuer certificate, whether the CRL names that issuer and its
+    signature verifies with the issuer's key. Validity at ``at`` of every certificate of the path, key
+    usage and CRL membership are checked on every call, against the CRLs the source returns then.
     """
 
     MAX_DEPTH = 5
+    CACHE_SIZE = 1024
 
     def __init__(
         self,
@@ -424,12 +433,37 @@ class TrustStore:
         self.anchors = list(anchors)
         self.intermediates = list(intermediates)
         self._crls = crls
-        self._anchor_der = {c.public_bytes(serialization.Encoding.DER) for c in self.anchors}
+        self._cache_lock = threading.Lock()
+        self._reset_caches()
+
+    def _reset_caches(self) -> None:
+        with self._cache_lock:
+            self._anchor_der = {c.public_bytes(serialization.Encoding.DER) for c in self.anchors}
+            self._cached_for = (tuple(self.anchors), tuple(self.intermediates))
+            # certificate (by DER) -> ((cert, not_before, not_after), ...) of a cryptographically valid path
+            self._path_cache: OrderedDict[x509.Certificate, tuple[tuple[x509.Certificate, datetime, datetime], ...]] \
+                = OrderedDict()
+            # id(CRL) -> (the CRL itself, kept alive so that the id stays its own; {issuer cert: applies})
+            self._crl_cache: OrderedDict[int, tuple[x509.CertificateRevocationList, dict[x509.Certificate, bool]]] \
+                = OrderedDict()
+
+    def _check_cache_basis(self) -> None:
+        """Drop the caches when the anchor or intermediate lists were changed (they are public)."""
+        anchors, inter = self._cached_for
+        if len(anchors) != len(self.anchors) or len(inter) != len(self.intermediates) \
+                or any(a is not b for a, b in zip(anchors, self.anchors)) \
+                or any(a is not b for a, b in zip(inter, self.intermediates)):
+            self._reset_caches()
+
+    def clear_cache(self) -> None:
+        """Forget every cached path and CRL signature result."""
+        self._reset_caches()
 
     def crls(self) -> list[x509.CertificateRevocationList]:
         return list(self._crls() if callable(self._crls) else self._crls)
 
     def is_anchor(self, cert: x509.Certificate) -> bool:
+        self._check_cache_basis()
         return cert.public_bytes(serialization.Encoding.DER) in self._anchor_der
 
     def validate(
@@ -437,28 +471,65 @@ class TrustStore:
     ) -> list[x509.Certificate]:
         """Raise a :class:`CertificateError` or return the path ``[cert, ..., anchor]``."""
         at = _utc(at)
-        path = self._path(cert)
-        for c in path:
-            who = "certificate" if c is cert else f"issuer {c.subject.rfc4514_string()}"
-            if at < c.not_valid_before_utc:
-                raise CertificateNotYetValid(f"{who} valid from {c.not_valid_before_utc.isoformat()}", cert)
-            if at > c.not_valid_after_utc:
-                raise CertificateExpired(f"{who} expired {c.not_valid_after_utc.isoformat()}", cert)
+        entries = self._verified_path(cert)
+        for i, (c, not_before, not_after) in enumerate(entries):
+            if at < not_before:
+                raise CertificateNotYetValid(f"{_who(c, i)} valid from {not_before.isoformat()}", cert)
+            if at > not_after:
+                raise CertificateExpired(f"{_who(c, i)} expired {not_after.isoformat()}", cert)
         _check_usage(cert, purpose)
+        path = [cert, *(c for c, _, _ in entries[1:])]
         crls = self.crls()
-        for child, issuer in zip(path, path[1:]):
-            for crl in crls:
-                if crl.issuer != issuer.subject:
-                    continue
-                try:
-                    if not crl.is_signature_valid(issuer.public_key()):
+        if crls:
+            for child, issuer in zip(path, path[1:]):
+                for crl in crls:
+                    if not self._crl_applies(crl, issuer):
                         continue
-                except (TypeError, ValueError):
-                    continue
-                if crl.get_revoked_certificate_by_serial_number(child.serial_number) is not None:
-                    raise CertificateRevoked(f"serial {child.serial_number:x} is on the CRL of "
-                                             f"{issuer.subject.rfc4514_string()}", cert)
+                    if crl.get_revoked_certificate_by_serial_number(child.serial_number) is not None:
+                        raise CertificateRevoked(f"serial {child.serial_number:x} is on the CRL of "
+                                                 f"{issuer.subject.rfc4514_string()}", cert)
         return path
+
+    def _verified_path(self, cert: x509.Certificate) -> tuple[tuple[x509.Certificate, datetime, datetime], ...]:
+        """The path to an anchor with its validity periods; built (signatures checked) once per DER."""
+        self._check_cache_basis()
+        key = cert
+        cache = self._path_cache
+        entries = cache.get(key)
+        if entries is not None:
+            return entries
+        entries = tuple((c, c.not_valid_before_utc, c.not_valid_after_utc) for c in self._path(cert))
+        with self._cache_lock:
+            if cache is self._path_cache:  # not reset meanwhile
+                cache[key] = entries
+                while len(cache) > self.CACHE_SIZE:
+                    cache.popitem(last=False)
+        return entries
+
+    def _crl_applies(self, crl: x509.CertificateRevocationList, issuer: x509.Certificate) -> bool:
+        """``crl`` names ``issuer`` as its issuer and its signature verifies with the issuer's key."""
+        cache = self._crl_cache
+        entry = cache.get(id(crl))
+        if entry is None or entry[0] is not crl:
+            entry = (crl, {})
+            with self._cache_lock:
+                if cache is self._crl_cache:
+                    cache[id(crl)] = entry
+                    while len(cache) > self.CACHE_SIZE:
+                        cache.popitem(last=False)
+        by_issuer = entry[1]
+        ok = by_issuer.get(issuer)
+        if ok is None:
+            ok = False
+            if crl.issuer == issuer.subject:
+                try:
+                    ok = bool(crl.is_signature_valid(issuer.public_key()))
+                except (TypeError, ValueError):
+                    ok = False
+            if len(by_issuer) >= self.CACHE_SIZE:
+                by_issuer.clear()
+            by_issuer[issuer] = ok
+        return ok
 
     def _path(self, cert: x509.Certificate) -> list[x509.Certificate]:
         path = [cert]
@@ -491,6 +562,10 @@ class TrustStore:
                 continue
             return candidate
         return None
+
+
+def _who(cert: x509.Certificate, index: int) -> str:
+    return "certificate" if index == 0 else f"issuer {cert.subject.rfc4514_string()}"
 
 
 def _check_usage(cert: x509.Certificate, purpose: Purpose) -> None:

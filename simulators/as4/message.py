@@ -183,7 +183,8 @@ def _peek_message_id(messaging: etree._Element) -> str | None:
     """The MessageId of the (first) message unit, read before the header is fully parsed."""
     for unit in messaging:
         if unit.tag in (_EB + "UserMessage", _EB + "SignalMessage"):
-            mid = unit.find(f"{_EB}MessageInfo/{_EB}MessageId")
+            info = next(unit.iterchildren(_EB + "MessageInfo"), None)  # find("a/b") without ElementPath
+            mid = next(info.iterchildren(_EB + "MessageId"), None) if info is not None else None
             text = (mid.text or "").strip() if mid is not None else ""
             return text[:512] or None
     return None

@@ -284,8 +284,11 @@ def _parse_part(body: bytes, start: int, end: int, limits: MimeLimits) -> tuple[
         head, content_start = b"", start + (2 if body[start] == 0x0D else 1)
     else:
         window = min(end, start + limits.max_header_size + 4)
-        ends = [(i, n) for i, n in ((body.find(b"\n\r\n", start, window), 3),
-                                    (body.find(b"\n\n", start, window), 2)) if i != -1]
+        # the first blank line, CRLF or bare LF: the LF-LF search stops where the CRLF one matched, so
+        # neither scans the (binary) content beyond the header block
+        crlf = body.find(b"\n\r\n", start, window)
+        lflf = body.find(b"\n\n", start, window if crlf == -1 else crlf + 1)
+        ends = [(i, n) for i, n in ((crlf, 3), (lflf, 2)) if i != -1]
         if not ends:
             if end - start > limits.max_header_size:
                 raise _err(ErrorKind.MIME_HEADER_TOO_LARGE,

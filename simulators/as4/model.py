@@ -151,15 +151,20 @@ def _text(el: etree._Element) -> str:
     return (el.text or "").strip()
 
 
+def _first(parent: etree._Element, tag: str) -> etree._Element | None:
+    """``parent.find(tag)`` for a plain (Clark) tag, without going through ElementPath: half the cost."""
+    return next(parent.iterchildren(tag), None)
+
+
 def _child(parent: etree._Element, name: str) -> etree._Element:
-    el = parent.find(_EB + name)
+    el = _first(parent, _EB + name)
     if el is None:
         raise _invalid(f"eb:{etree.QName(parent).localname} has no eb:{name}")
     return el
 
 
 def _opt_text(parent: etree._Element, name: str) -> str | None:
-    el = parent.find(_EB + name)
+    el = _first(parent, _EB + name)
     return None if el is None else _text(el)
 
 
@@ -318,7 +323,7 @@ class PartInfo:
     def from_element(cls, el: etree._Element) -> PartInfo:
         href = el.get("href")
         return cls(href.strip() if href is not None else None,
-                   _properties_from_xml(el.find(_EB + "PartProperties")))
+                   _properties_from_xml(_first(el, _EB + "PartProperties")))
 
 
 def _messaging_element(messaging_id: str | None) -> etree._Element:
@@ -422,8 +427,8 @@ class UserMessage:
         pi = _child(um, "PartyInfo")
         ci = _child(um, "CollaborationInfo")
         svc = _child(ci, "Service")
-        ar = ci.find(_EB + "AgreementRef")
-        payload = um.find(_EB + "PayloadInfo")
+        ar = _first(ci, _EB + "AgreementRef")
+        payload = _first(um, _EB + "PayloadInfo")
         return cls(
             message_info=MessageInfo.from_element(_child(um, "MessageInfo")),
             from_party=Party.from_element(_child(pi, "From")),
@@ -432,7 +437,7 @@ class UserMessage:
             action=_text(_child(ci, "Action")),
             conversation_id=_text(_child(ci, "ConversationId")),
             agreement_ref=None if ar is None else AgreementRef(_text(ar), ar.get("type"), ar.get("pmode")),
-            properties=_properties_from_xml(um.find(_EB + "MessageProperties")),
+            properties=_properties_from_xml(_first(um, _EB + "MessageProperties")),
             parts=[] if payload is None else [PartInfo.from_element(p)
                                               for p in payload.iterchildren(_EB + "PartInfo")],
             mpc=um.get("mpc"),
@@ -526,7 +531,7 @@ class SignalMessage:
 
     @classmethod
     def from_element(cls, sm: etree._Element) -> SignalMessage:
-        receipt = sm.find(_EB + "Receipt")
+        receipt = _first(sm, _EB + "Receipt")
         return cls(
             message_info=MessageInfo.from_element(_child(sm, "MessageInfo")),
             receipt=None if receipt is None else Receipt.from_element(receipt),

@@ -28,11 +28,14 @@ from __future__ import annotations
 
 import base64
 import copy
+import functools
 import hashlib
 import hmac
 import os
 import re
+import threading
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Callable, Literal, Sequence
@@ -91,6 +94,7 @@ HMAC_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#hmac-sha256"
 KW_AES128 = "http://www.w3.org/2001/04/xmlenc#kw-aes128"
 
 _HASHES: dict[str, Callable[[], hashes.HashAlgorithm]] = {SHA256: hashes.SHA256, SHA1: hashes.SHA1}
+_HASHLIB: dict[str, Callable[[bytes], "hashlib._Hash"]] = {SHA256: hashlib.sha256, SHA1: hashlib.sha1}
 _MGFS: dict[str, Callable[[], hashes.HashAlgorithm]] = {MGF1_SHA256: hashes.SHA256, MGF1_SHA1: hashes.SHA1}
 
 Suite = Literal["rsa", "eddsa"]
@@ -182,6 +186,7 @@ class VerifyResult:
 
 
 # --- small XML helpers ---------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=None)  # a few dozen names: built once, not on every lookup
 def _q(ns: str, local: str) -> str:
     return "{%s}%s" % (ns, local)
 
@@ -195,10 +200,12 @@ _STR = _q(NS_WSSE, "SecurityTokenReference")
 _WSSE_REF, _KEY_IDENT = _q(NS_WSSE, "Reference"), _q(NS_WSSE, "KeyIdentifier")
 
 
+@functools.lru_cache(maxsize=None)
 def _DS(local: str) -> str:  # noqa: N802 - reads like the other tag constants
     return _q(NS_DS, local)
 
 
+@functools.lru_cache(maxsize=None)
 def _XENC(local: str) -> str:  # noqa: N802
     return _q(NS_XENC, local)
 
@@ -223,6 +230,11 @@ def _root(envelope: etree._Element | etree._ElementTree) -> etree._Element:
     return root
 
 
+def _find(parent: etree._Element, tag: str) -> etree._Element | None:
+    """``parent.find(tag)`` for one plain (Clark) tag, without the ElementPath machinery."""
+    return next(parent.iterchildren(tag), None)
+
+
 def _children(parent: etree._Element, tag: str) -> list[etree._Element]:
     return [c for c in parent if c.tag == tag]
 
@@ -236,7 +248,7 @@ def _one(parent: etree._Element, tag: str, what: str, err: Callable[[str, str], 
 
 def _b64decode(text: str | None, what: str, limit: int = MAX_TOKEN_B64,
                err: Callable[[str, str], SecurityError] = _auth) -> bytes:
-    raw = re.sub(r"\s+", "", text or "")
+    raw = "".join((text or "").split())  # every (Unicode) whitespace out, as re ``\s`` would
     if not raw or len(raw) > limit:
         raise err("malformed", f"{what}: empty or longer than {limit} base64 characters")
     try:
@@ -268,6 +280,7 @@ def _c14n_as_on_the_wire(el: etree._Element, prefixes: Sequence[str]) -> bytes:
     return _c14n(wire, prefixes)
 
 
+_INCLUSIVE_NAMESPACES = "{%s}InclusiveNamespaces" % NS_EC
 _WIRE_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 
 
@@ -277,7 +290,7 @@ def _c14n(el: etree._Element, prefixes: Sequence[str] = ()) -> bytes:
 
 
 def _prefix_list(parent: etree._Element) -> list[str]:
-    inc = parent.find(_q(NS_EC, "InclusiveNamespaces"))
+    inc = next(parent.iterchildren(_INCLUSIVE_NAMESPACES), None)
     return (inc.get("PrefixList") or "").split() if inc is not None else []
 
 
@@ -344,14 +357,19 @@ def _ensure_id(el: etree._Element, prefix: str, new_id: Callable[[str], str]) ->
 _DUPLICATE = object()
 
 
+# every unqualified ``Id`` and ``wsu:Id`` attribute of the subtree (the context element included)
+_ID_ATTRIBUTES = etree.XPath("descendant-or-self::*/@Id | descendant-or-self::*/@wsu:Id", namespaces={"wsu": NS_WSU})
+
+
 def _id_index(root: etree._Element) -> dict[str, object]:
-    """id -> element over ``wsu:Id`` and unqualified ``Id`` (as WSS4J resolves); duplicates marked."""
+    """id -> element over ``wsu:Id`` and unqualified ``Id`` (as WSS4J resolves); duplicates marked.
+    (One XPath over the attributes: visiting every element from Python costs four times as much.)"""
     index: dict[str, object] = {}
-    for el in root.iter(tag=etree.Element):
-        for attr in (WSU_ID, "Id"):
-            value = el.get(attr)
-            if value is not None:
-                index[value] = _DUPLICATE if value in index and index[value] is not el else el
+    for attr in _ID_ATTRIBUTES(root):
+        el = attr.getparent()
+        value = str(attr)
+        prev = index.get(value)
+        index[value] = el if prev is None or prev is el else _DUPLICATE
     return index
 
 
@@ -506,7 +524,8 @@ def _verify(envelope, attachments, trust, expected_cert, at, allowed: Algorithms
     if sig_method not in allowed.signature or sig_method not in (RSA_SHA256, EDDSA_ED25519):
         raise _policy("signature-algorithm", str(sig_method))
 
-    refs = _resolve_references(root, signed_info, attachments, allowed)
+    index = _id_index(root)
+    refs = _resolve_references(root, signed_info, attachments, allowed, index)
     targets = [r.target for r in refs]
     for part, what in ((body, "env:Body"), (messaging, "eb:Messaging")):
         if not any(t is part for t in targets):
@@ -515,7 +534,7 @@ def _verify(envelope, attachments, trust, expected_cert, at, allowed: Algorithms
         if not any(t is att for t in targets):
             raise _policy("unsigned-part", f"attachment {att.href} is not signed")
 
-    cert = _signing_cert(sig, security, root, expected_cert)
+    cert = _signing_cert(sig, security, root, expected_cert, index)
     try:
         trust.validate(cert, purpose="sign", at=at)
     except CertificateError as exc:
@@ -550,7 +569,7 @@ def _verify(envelope, attachments, trust, expected_cert, at, allowed: Algorithms
                 raise _auth("attachment-unreadable", f"{r.uri}: {exc}") from exc
         else:
             octets = _c14n(r.target, r.prefixes)
-        digest = hashlib.new(_HASHES[r.digest_method]().name, octets).digest()
+        digest = _HASHLIB[r.digest_method](octets).digest()
         if not hmac.compare_digest(digest, r.digest_value):
             raise _auth("digest-mismatch", r.uri)
         out.append(SignedReference(r.uri, tuple(r.transforms), r.digest_method, _b64(r.digest_value),
@@ -558,13 +577,15 @@ def _verify(envelope, attachments, trust, expected_cert, at, allowed: Algorithms
     return VerifyResult(cert, sig_method, tuple(out))
 
 
-def _resolve_references(root, signed_info, attachments: Sequence[Attachment], allowed: Algorithms) -> list[_Ref]:
+def _resolve_references(root, signed_info, attachments: Sequence[Attachment], allowed: Algorithms,
+                        index: dict[str, object] | None = None) -> list[_Ref]:
     elements = _children(signed_info, _DS("Reference"))
     if not elements:
         raise _policy("unsigned-part", "SignedInfo has no Reference")
     if len(elements) > MAX_REFERENCES:
         raise _policy("too-many-references", str(len(elements)))
-    index = _id_index(root)
+    if index is None:
+        index = _id_index(root)
     by_cid = {a.content_id: a for a in attachments}
     out = []
     for ref in elements:
@@ -605,14 +626,16 @@ def _resolve_references(root, signed_info, attachments: Sequence[Attachment], al
     return out
 
 
-def _signing_cert(sig, security, root, expected_cert: x509.Certificate | None) -> x509.Certificate:
+def _signing_cert(sig, security, root, expected_cert: x509.Certificate | None,
+                  index: dict[str, object] | None = None) -> x509.Certificate:
     key_info = _one(sig, _DS("KeyInfo"), "ds:KeyInfo")
     token_ref = _one(key_info, _STR, "wsse:SecurityTokenReference")
-    return _resolve_str(token_ref, security, root, expected_cert, _auth)
+    return _resolve_str(token_ref, security, root, expected_cert, _auth, index)
 
 
 def _resolve_str(token_ref, security, root, known: x509.Certificate | None,
-                 err: Callable[[str, str], SecurityError]) -> x509.Certificate:
+                 err: Callable[[str, str], SecurityError], index: dict[str, object] | None = None
+                 ) -> x509.Certificate:
     """The certificate an STR designates: a BST of this Security header, or ``known`` when the STR
     names it by issuer/serial or SKI."""
     children = [c for c in token_ref if isinstance(c.tag, str)]
@@ -623,18 +646,14 @@ def _resolve_str(token_ref, security, root, known: x509.Certificate | None,
         uri = child.get("URI") or ""
         if not uri.startswith("#"):
             raise err("unresolved-key", f"STR reference {uri[:80]!r} is not local")
-        target = _id_index(root).get(uri[1:])
+        target = (index if index is not None else _id_index(root)).get(uri[1:])
         if not isinstance(target, etree._Element) or target.tag != _BST or target.getparent() is not security:
             raise err("unresolved-key", f"{uri[:80]} is not a BinarySecurityToken of this Security header")
         if target.get("ValueType") != X509V3:
             raise err("unsupported-token", str(target.get("ValueType")))
         if target.get("EncodingType") not in (None, BASE64_BINARY):
             raise err("unsupported-token", str(target.get("EncodingType")))
-        der = _b64decode(target.text, "BinarySecurityToken", err=err)
-        try:
-            return x509.load_der_x509_certificate(der)
-        except ValueError as exc:
-            raise err("malformed", f"BinarySecurityToken is not an X.509 certificate: {exc}") from exc
+        return _bst_certificate(target.text, err)
     if known is None:
         raise err("unresolved-key", f"{etree.QName(child).localname} needs a known certificate")
     if child.tag == _DS("X509Data"):
@@ -650,6 +669,50 @@ def _resolve_str(token_ref, security, root, known: x509.Certificate | None,
             return known
         raise err("unresolved-key", "SKI does not name the known certificate")
     raise err("unresolved-key", f"unsupported STR {etree.QName(child).localname}")
+
+
+class _TokenCache:
+    """Certificates parsed from BinarySecurityToken text: the same base64 text always gives the same
+    (immutable) certificate, so its parse is done once (bounded LRU, thread-safe). Only successful
+    parses are kept; what is done with the certificate (trust, signature) is not cached here."""
+
+    MAX_TEXT = 16 * 1024  # larger tokens are parsed every time (the cache stays small)
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._items: OrderedDict[str, x509.Certificate] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, text: str) -> x509.Certificate | None:
+        return self._items.get(text)
+
+    def put(self, text: str, cert: x509.Certificate) -> None:
+        with self._lock:
+            self._items[text] = cert
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+_TOKENS = _TokenCache()
+
+
+def _bst_certificate(text: str | None, err: Callable[[str, str], SecurityError]) -> x509.Certificate:
+    """The X.509 certificate of a BinarySecurityToken's base64 text (cached by that text)."""
+    cert = _TOKENS.get(text) if text else None
+    if cert is not None:
+        return cert
+    der = _b64decode(text, "BinarySecurityToken", err=err)
+    try:
+        cert = x509.load_der_x509_certificate(der)
+    except ValueError as exc:
+        raise err("malformed", f"BinarySecurityToken is not an X.509 certificate: {exc}") from exc
+    if len(text) <= _TokenCache.MAX_TEXT:  # type: ignore[arg-type]
+        _TOKENS.put(text, cert)  # type: ignore[arg-type]
+    return cert
 
 
 # --- encrypt -------------------------------------------------------------------------------------------
@@ -846,7 +909,7 @@ def _decrypt(envelope, attachments, key, allowed: Algorithms, require_encrypted:
         if len(att.data) < 12 + 16:
             raise _decryption("bad-ciphertext", f"{uri}: shorter than IV + tag")
         try:
-            data = AESGCM(cek).decrypt(att.data[:12], att.data[12:], None)
+            data = AESGCM(cek).decrypt(att.data[:12], memoryview(att.data)[12:], None)  # no copy
         except InvalidTag as exc:
             raise _decryption("bad-ciphertext", f"{uri}: authentication tag mismatch") from exc
         plain[cid] = Attachment(att.content_id, ed.get("MimeType") or att.content_type, data, dict(att.headers))
@@ -871,15 +934,15 @@ def _unwrap_key(ek, security, root, key, allowed: Algorithms) -> bytes:
     if alg in (RSA_OAEP, RSA_OAEP_MGF1P):
         if alg not in allowed.key_transport:
             raise _policy("key-transport-algorithm", alg)
-        digest_el = method.find(_DS("DigestMethod"))
+        digest_el = _find(method, _DS("DigestMethod"))
         digest = digest_el.get("Algorithm") if digest_el is not None else SHA1
-        mgf_el = method.find(_q(NS_XENC11, "MGF"))
+        mgf_el = _find(method, _q(NS_XENC11, "MGF"))
         mgf = MGF1_SHA1 if alg == RSA_OAEP_MGF1P else (mgf_el.get("Algorithm") if mgf_el is not None else MGF1_SHA1)
         if digest not in allowed.oaep_digest or digest not in _HASHES:
             raise _policy("key-transport-algorithm", f"OAEP digest {digest}")
         if mgf not in allowed.mgf or mgf not in _MGFS:
             raise _policy("key-transport-algorithm", f"OAEP MGF {mgf}")
-        if method.find(_XENC("OAEPparams")) is not None:
+        if _find(method, _XENC("OAEPparams")) is not None:
             raise _policy("key-transport-algorithm", "OAEPparams (label) not supported")
         if not isinstance(key, rsa.RSAPrivateKey):
             raise _decryption("wrong-key", "RSA key transport but our key is not RSA")
@@ -910,13 +973,13 @@ def _agree(agreement, key, allowed: Algorithms) -> bytes:
     if kdm.get("Algorithm") not in allowed.key_derivation or kdm.get("Algorithm") != HKDF_URI:
         raise _policy("key-derivation-algorithm", str(kdm.get("Algorithm")))
     params = _one(kdm, _q(NS_DSIG_MORE, "HKDFParams"), "dsig-more:HKDFParams", _decryption)
-    prf = params.find(_q(NS_DSIG_MORE, "PRF"))
+    prf = _find(params, _q(NS_DSIG_MORE, "PRF"))
     if prf is None or prf.get("Algorithm") not in allowed.prf or prf.get("Algorithm") != HMAC_SHA256:
         raise _policy("key-derivation-algorithm", f"HKDF PRF {None if prf is None else prf.get('Algorithm')}")
-    salt_el, info_el = params.find(_q(NS_DSIG_MORE, "Salt")), params.find(_q(NS_DSIG_MORE, "Info"))
+    salt_el, info_el = _find(params, _q(NS_DSIG_MORE, "Salt")), _find(params, _q(NS_DSIG_MORE, "Info"))
     salt = _b64decode(salt_el.text, "HKDF Salt", 1024, _decryption) if salt_el is not None else None
     info = _b64decode(info_el.text, "HKDF Info", 1024, _decryption) if info_el is not None else b""
-    length_el = params.find(_q(NS_DSIG_MORE, "KeyLength"))
+    length_el = _find(params, _q(NS_DSIG_MORE, "KeyLength"))
     if length_el is not None and (length_el.text or "").strip() not in ("16", "128"):
         raise _decryption("malformed", f"HKDF KeyLength {length_el.text!r} is not 16 bytes / 128 bits")
     originator = _one(agreement, _XENC("OriginatorKeyInfo"), "xenc:OriginatorKeyInfo", _decryption)
