@@ -3,6 +3,15 @@
 The shape follows the acceptance captures (``tdd/edm-v2.0-oots-france/xml/common_services``):
 ``SpecificationIdentifier=oots-cs:v2.0`` first when the v2.0 form was asked for (CS-028), then either a
 ``RegistryObjectList`` of ``Requirement`` / ``DataServiceEvidenceType`` slots or one ``rs:Exception``.
+
+Without ``Accept-Version`` the v1.0 shape is built (``v2=False``), following the pre-1.0 SDG profile XSD and
+samples (``tdd/edm-v0.99-governikus``): one ``Name`` and no ``Description`` on ``Requirement``; at most one
+``Title``/``Description`` on ``ReferenceFramework`` and one ``Name`` on ``EvidenceTypeList``; ``Jurisdiction``
+on each ``EvidenceType`` rather than on the list; no empty (``NoMatch``) list, since v1.0 requires at least one
+``EvidenceType``; ``AccessService`` without ``Name`` and with exactly one ``ConformsTo`` (an access service
+speaking several versions is listed once per version); ``Publisher`` without ``Description``; no
+``DistributedAs/Language``; the ``DSD:ERR:0005`` copy of the entry keeps its ``DistributedAs`` (mandatory in
+v1.0).
 """
 from __future__ import annotations
 
@@ -78,31 +87,47 @@ def _jurisdiction(parent, country: str | None, local: str = "Jurisdiction") -> N
         _sub(_sub(parent, "sdg", local), "sdg", "AdminUnitLevel1", country)
 
 
+def _one(items: list, v2: bool) -> list:
+    """v2.0: all the (multilingual) values; v1.0: the first only (maxOccurs=1 in the pre-1.0 profile)."""
+    return items if v2 else items[:1]
+
+
 def _requirement(parent, e: RequirementEntry, v2: bool = True) -> None:
     r = _sub(parent, "sdg", "Requirement")
     _sub(r, "sdg", "Identifier", e.requirement.identifier)
-    _texts(r, "Name", e.requirement.names if v2 else e.requirement.names[:1])  # v1.0: one Name
-    _texts(r, "Description", e.requirement.descriptions)
+    _texts(r, "Name", _one(e.requirement.names, v2))
+    if v2:  # v1.0 RequirementType has no Description
+        _texts(r, "Description", e.requirement.descriptions)
     for p in e.frameworks:
         rf = _sub(r, "sdg", "ReferenceFramework")
         _sub(rf, "sdg", "Identifier", p.identifier)
-        _texts(rf, "Title", p.titles)
-        _texts(rf, "Description", p.descriptions)
+        _texts(rf, "Title", _one(p.titles, v2))
+        _texts(rf, "Description", _one(p.descriptions, v2))
         _sub(_sub(rf, "sdg", "RelatedTo"), "sdg", "Identifier", p.code)
         _jurisdiction(rf, p.jurisdiction)
     for lst in e.evidence_type_lists:
+        if not v2 and not lst.evidence_types:
+            continue  # v1.0: EvidenceType minOccurs=1, no way to declare NoMatch
         el = _sub(r, "sdg", "EvidenceTypeList")
         _sub(el, "sdg", "Identifier", lst.identifier)
-        _texts(el, "Name", lst.names)
+        _texts(el, "Name", _one(lst.names, v2))
         for et in lst.evidence_types:
             t = _sub(el, "sdg", "EvidenceType")
             _sub(t, "sdg", "EvidenceTypeClassification", et.classification)
             _texts(t, "Title", et.titles)
             _texts(t, "Description", et.descriptions)
-        _jurisdiction(el, lst.jurisdiction)
+            if not v2:  # v1.0: jurisdiction per evidence type
+                _jurisdiction(t, lst.jurisdiction)
+        if v2:
+            _jurisdiction(el, lst.jurisdiction)
 
 
 def _access_service(parent, a: AccessService, v2: bool = True) -> None:
+    if not v2 and len(a.conforms_to) > 1:  # v1.0: exactly one ConformsTo per AccessService
+        for c in a.conforms_to:
+            _access_service(parent, AccessService(a.identifier, a.name, [c], a.publisher, a.classification,
+                                                  a.publisher_descriptions), v2)
+        return
     el = _sub(parent, "sdg", "AccessService")
     _sub(el, "sdg", "Identifier", a.identifier.value, schemeID=a.identifier.scheme_id)
     if a.name is not None and v2:  # v1.0 has no AccessService/Name
@@ -112,7 +137,8 @@ def _access_service(parent, a: AccessService, v2: bool = True) -> None:
     p = _sub(el, "sdg", "Publisher")
     _sub(p, "sdg", "Identifier", a.publisher.identifier.value, schemeID=a.publisher.identifier.scheme_id)
     _sub(p, "sdg", "Name", a.publisher.name.value, lang=a.publisher.name.lang)
-    _texts(p, "Description", a.publisher_descriptions)
+    if v2:  # v1.0 EvidenceProviderType has no Description
+        _texts(p, "Description", a.publisher_descriptions)
     country = a.publisher.address.admin_unit_level1 if a.publisher.address else None
     _jurisdiction(p, country, "Address")
     _jurisdiction(p, country)
@@ -127,15 +153,17 @@ def _data_service(parent, d: DataService, services: list[AccessService] | None =
     _sub(el, "sdg", "EvidenceTypeClassification", dset.evidence_type_classification)
     _texts(el, "Title", dset.titles)
     _texts(el, "Description", dset.descriptions)
-    if core_only:
+    if core_only and v2:
         return
-    for da in dset.distributed_as:
+    for da in dset.distributed_as:  # v1.0: DistributedAs minOccurs=1, also in the DSD:ERR:0005 copy
         x = _sub(el, "sdg", "DistributedAs")
         _sub(x, "sdg", "Format", da.format)
         if da.conforms_to:
             _sub(x, "sdg", "ConformsTo", da.conforms_to)
         for lang in (da.languages if v2 else []):  # v1.0 has no DistributedAs/Language
             _sub(x, "sdg", "Language", lang)
+    if core_only:
+        return
     for a in (d.access_services if services is None else services):
         _access_service(el, a, v2)
     if d.loa:

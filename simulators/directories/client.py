@@ -8,14 +8,19 @@
   ``GET <base>/rest/search`` with ``Accept`` and ``Accept-Version`` (CS-001/002), reject non-200 and unsigned or
   badly signed answers, and return refusals (``status=Failure``) as answers with their code (CS-003);
   ``answer.raise_for_refusal()`` turns them into :class:`CsRefusal`.
+* :class:`SuccessCache` (optional, ``cache=`` on both clients, CS-012): verified successes keyed by base URL +
+  query id + parameters + requested spec version (``Accept-Version``); refusals and failures are never cached,
+  so a refused query is asked again next time.
 """
 from __future__ import annotations
 
+import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass, field
-from typing import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Callable, Mapping
 
 from lxml import etree
 
@@ -100,6 +105,7 @@ class CsAnswer:
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     signature: CsSignatureReport | None = None
+    cached: bool = False  # served from a client SuccessCache (CS-012), not from the network
 
     @property
     def ok(self) -> bool:
@@ -258,8 +264,77 @@ def _dsd_params(classification, country_code, specification, answers) -> dict[st
             "specification": specification, **(answers or {})}
 
 
+CacheKey = tuple[str, str, tuple[tuple[str, str], ...], str]
+
+
+class SuccessCache:
+    """Client-side cache of verified successful answers (CS-012).
+
+    Key: base URL (without trailing ``/``) + ``queryId`` + the parameters actually sent (order-insensitive,
+    ``None`` values dropped) + the requested spec version (``Accept-Version``; ``""`` for the v1.0 shape).
+    Only ``status=Success`` answers are stored: a refusal (EB:ERR / DSD:ERR), a transport error or a bad
+    signature is never cached. ``ttl`` seconds (None: no expiry), ``max_entries`` (oldest dropped first).
+    """
+
+    def __init__(self, ttl: float | None = None, max_entries: int = 1024,
+                 clock: Callable[[], float] = time.monotonic):
+        self.ttl, self.max_entries, self.clock = ttl, max_entries, clock
+        self._d: dict[CacheKey, tuple[float, CsAnswer]] = {}
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    @staticmethod
+    def key(base_url: str, query_id: str, params: Mapping[str, str | None],
+            accept_version: str | None) -> CacheKey:
+        return (base_url.rstrip("/"), query_id, tuple(sorted((k, v) for k, v in params.items() if v is not None)),
+                accept_version or "")
+
+    def get(self, key: CacheKey) -> CsAnswer | None:
+        with self._lock:
+            found = self._d.get(key)
+            if found is not None and self.ttl is not None and self.clock() - found[0] > self.ttl:
+                del self._d[key]
+                found = None
+            if found is None:
+                self.misses += 1
+                return None
+            self.hits += 1
+            return replace(found[1], cached=True)
+
+    def put(self, key: CacheKey, answer: CsAnswer) -> bool:
+        """Store ``answer`` if it is a success; returns whether it was stored."""
+        if not answer.ok or answer.exception is not None:
+            return False
+        with self._lock:
+            self._d.pop(key, None)
+            self._d[key] = (self.clock(), answer)
+            while len(self._d) > self.max_entries:
+                del self._d[next(iter(self._d))]
+        return True
+
+    def clear(self) -> None:
+        with self._lock:
+            self._d.clear()
+
+    def __len__(self) -> int:
+        return len(self._d)
+
+
 class _Queries:
     """The three queries of the digest on top of ``query``."""
+
+    cache: SuccessCache | None = None
+
+    def _cache_key(self, query_id: str, params: Mapping[str, str | None]) -> CacheKey:
+        return SuccessCache.key(self.base_url, query_id, params, self.accept_version)  # type: ignore[attr-defined]
+
+    def _cached(self, query_id: str, params: Mapping[str, str | None]) -> CsAnswer | None:
+        return self.cache.get(self._cache_key(query_id, params)) if self.cache is not None else None
+
+    def _remember(self, query_id: str, params: Mapping[str, str | None], answer: CsAnswer) -> CsAnswer:
+        if self.cache is not None:
+            self.cache.put(self._cache_key(query_id, params), answer)
+        return answer
 
     def requirements(self, procedure_id: str | None = None, country_code: str | None = None):
         return self.query(EB_REQUIREMENTS, {"procedure-id": procedure_id, "country-code": country_code})
@@ -275,11 +350,15 @@ class _Queries:
 class DirectoryClient(_Queries):
     """Synchronous client (``urllib``); every answer is verified against ``trust_roots`` before parsing."""
 
-    def __init__(self, base_url: str, trust_roots, *, accept_version: str | None = CS_V2, timeout: float = 10.0):
+    def __init__(self, base_url: str, trust_roots, *, accept_version: str | None = CS_V2, timeout: float = 10.0,
+                 cache: SuccessCache | None = None):
         self.base_url, self.trust_roots = base_url, trust_roots
-        self.accept_version, self.timeout = accept_version, timeout
+        self.accept_version, self.timeout, self.cache = accept_version, timeout, cache
 
     def query(self, query_id: str, params: Mapping[str, str | None]) -> CsAnswer:
+        hit = self._cached(query_id, params)
+        if hit is not None:
+            return hit
         req = urllib.request.Request(search_url(self.base_url, query_id, params),
                                      headers=request_headers(self.accept_version), method="GET")
         try:
@@ -290,18 +369,23 @@ class DirectoryClient(_Queries):
                                    exc.code) from None
         except (urllib.error.URLError, TimeoutError, OSError) as exc:
             raise CsTransportError(f"no answer from {self.base_url}: {exc}") from None
-        return process(status, headers, body, self.trust_roots)
+        return self._remember(query_id, params, process(status, headers, body, self.trust_roots))
 
 
 class AsyncDirectoryClient(_Queries):
     """aiohttp client with the same checks as :class:`DirectoryClient`."""
 
-    def __init__(self, base_url: str, trust_roots, *, accept_version: str | None = CS_V2, timeout: float = 10.0):
+    def __init__(self, base_url: str, trust_roots, *, accept_version: str | None = CS_V2, timeout: float = 10.0,
+                 cache: SuccessCache | None = None):
         self.base_url, self.trust_roots = base_url, trust_roots
-        self.accept_version, self.timeout = accept_version, timeout
+        self.accept_version, self.timeout, self.cache = accept_version, timeout, cache
 
     async def query(self, query_id: str, params: Mapping[str, str | None]) -> CsAnswer:
         import asyncio
+
+        hit = self._cached(query_id, params)
+        if hit is not None:
+            return hit
 
         import aiohttp
         try:
@@ -311,4 +395,4 @@ class AsyncDirectoryClient(_Queries):
                     status, headers, body = resp.status, dict(resp.headers.items()), await resp.read()
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
             raise CsTransportError(f"no answer from {self.base_url}: {type(exc).__name__} {exc}") from None
-        return process(status, headers, body, self.trust_roots)
+        return self._remember(query_id, params, process(status, headers, body, self.trust_roots))

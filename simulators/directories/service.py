@@ -4,6 +4,8 @@
 digest with HTTP 200 and the outcome in the body, signed like the Commission's services (``digest`` +
 detached JWS ``oots-response-sig``, ``x5c`` chain under the harness PKI). The v2.0 form (``SpecificationIdentifier``
 slot) only with ``Accept-Version: oots-cs:v2.0`` (CS-028). ``GET /trust-anchor.pem`` exports the anchor.
+``GET /codelists/<Name>.gc`` serves the harness-generated Genericode lists of the Semantic Repository role
+(:mod:`.codelists`: generated from the world file, not the official lists); ``GET /codelists/`` lists them.
 
 Every query is journaled; faults are injected on demand::
 
@@ -31,6 +33,8 @@ from simulators.pki import PKI
 
 from .answers import CS_V2
 from .catalogue import Catalogue
+from .codelists import LIST_NAMES, codelist
+from .codelists import MEDIA_TYPE as GC_MEDIA_TYPE
 from .queries import Outcome, respond
 from .signing import CsSigner, cs_signer, trust_anchor_pem
 
@@ -73,9 +77,10 @@ class DirectoryService:
     """One mock EB + DSD (same instance, like the Commission's ``query`` host)."""
 
     def __init__(self, catalogue: Catalogue | None = None, pki: PKI | None = None, *, host: str = "127.0.0.1",
-                 port: int = 0, strict_accept: bool = False) -> None:
+                 port: int = 0, strict_accept: bool = False, signer_seed: int | str | bytes | None = None) -> None:
         self.catalogue = catalogue or Catalogue.load()
         self.pki = pki or PKI(0)
+        self.signer_seed = signer_seed  # seed of the ES256 keys (None: the PKI's public seed)
         self.host, self.port = host, port
         self.strict_accept = strict_accept  # True: a request without a usable Accept gets 406
         self.journal: list[JournalEntry] = []
@@ -89,7 +94,8 @@ class DirectoryService:
     def signer(self, variant: str = "valid") -> CsSigner:
         with self._lock:
             if variant not in self._signers:
-                self._signers[variant] = cs_signer(self.pki, variant)  # type: ignore[arg-type]
+                self._signers[variant] = cs_signer(self.pki, variant,  # type: ignore[arg-type]
+                                                   seed=self.signer_seed)
             return self._signers[variant]
 
     def trust_anchor_pem(self) -> bytes:
@@ -136,6 +142,8 @@ class DirectoryService:
         app.router.add_get("/rest/search", self._search)
         app.router.add_get("/{family:eb|dsd}/rest/search", self._search)
         app.router.add_get("/trust-anchor.pem", self._anchor)
+        app.router.add_get("/codelists/", self._codelist_index)
+        app.router.add_get("/codelists/{name}.gc", self._codelist)
         return app
 
     async def start(self) -> str:
@@ -176,6 +184,17 @@ class DirectoryService:
 
     async def _anchor(self, request: web.Request) -> web.Response:
         return web.Response(body=self.trust_anchor_pem(), content_type="application/x-pem-file")
+
+    async def _codelist(self, request: web.Request) -> web.Response:
+        try:
+            body = codelist(self.catalogue, request.match_info["name"])
+        except KeyError:
+            raise web.HTTPNotFound(text=f"no code list {request.match_info['name']!r}; "
+                                        f"known: {', '.join(LIST_NAMES)}") from None
+        return web.Response(body=body, content_type=GC_MEDIA_TYPE, headers={"X-Harness-Generated": "true"})
+
+    async def _codelist_index(self, request: web.Request) -> web.Response:
+        return web.Response(text="".join(f"{n}.gc\n" for n in LIST_NAMES), content_type="text/plain")
 
     async def _search(self, request: web.Request) -> web.Response:
         params = [(k, v) for k, v in request.query.items()]

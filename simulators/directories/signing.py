@@ -4,6 +4,10 @@ The harness :class:`~simulators.pki.PKI` has RSA / Ed25519 leaves only, so the C
 here: a deterministic P-256 intermediate CA signed by the PKI root, and a P-256 leaf under it
 (``x5c = [leaf, intermediate, root]`` like the Commission's chain). Variants for faults: ``expired`` (leaf
 validity in the past) and ``untrusted`` (same key, chain under the PKI's impostor root).
+
+The P-256 keys are derived (HKDF-SHA256) from a public seed: ``cs_signer(pki, seed=...)`` when given, else the
+PKI's public ``seed`` attribute (the value it was built with), encoded the way the PKI documents it (bytes as
+they are, anything else as its UTF-8 ``str``). No private PKI state is read.
 """
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ from conformance.rules.cs_signature import sign_cs_response
 from simulators.pki import PKI
 
 SignerVariant = Literal["valid", "expired", "untrusted"]
+Seed = int | str | bytes
 _P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 
 
@@ -36,8 +41,17 @@ class CsSigner:
         return sign_cs_response(body, self.key, list(self.chain), iat=iat)
 
 
-def _p256(pki: PKI, label: str) -> ec.EllipticCurvePrivateKey:
-    raw = HKDF(hashes.SHA256(), 40, salt=b"oots-harness/directories/v1", info=label.encode()).derive(pki._seed)
+def seed_bytes(seed: Seed) -> bytes:
+    """The key-derivation input of a seed: bytes unchanged, int / str as UTF-8 text (as :class:`PKI` does)."""
+    if isinstance(seed, bytes):
+        return seed
+    if isinstance(seed, (int, str)):
+        return str(seed).encode("utf-8")
+    raise TypeError(f"seed must be int, str or bytes, not {type(seed).__name__}")
+
+
+def _p256(seed: bytes, label: str) -> ec.EllipticCurvePrivateKey:
+    raw = HKDF(hashes.SHA256(), 40, salt=b"oots-harness/directories/v1", info=label.encode()).derive(seed)
     return ec.derive_private_key(int.from_bytes(raw, "big") % (_P256_ORDER - 1) + 1, ec.SECP256R1())
 
 
@@ -62,12 +76,13 @@ def _cert(subject: x509.Name, key, issuer: x509.Certificate, issuer_key, serial:
             .sign(issuer_key, hashes.SHA256()))
 
 
-def cs_signer(pki: PKI, variant: SignerVariant = "valid") -> CsSigner:
-    """The directories' signer under ``pki`` (deterministic per seed)."""
+def cs_signer(pki: PKI, variant: SignerVariant = "valid", *, seed: Seed | None = None) -> CsSigner:
+    """The directories' signer under ``pki``, its keys derived from ``seed`` (default: ``pki.seed``)."""
     root = pki.impostor_root if variant == "untrusted" else pki.root
     t = pki.reference_time
     year = timedelta(days=365)
-    ca_key, leaf_key = _p256(pki, "cs-ca"), _p256(pki, "cs-leaf")
+    raw = seed_bytes(pki.seed if seed is None else seed)
+    ca_key, leaf_key = _p256(raw, "cs-ca"), _p256(raw, "cs-leaf")
     ca = _cert(_name("OOTS harness CS signing CA"), ca_key, root.cert, root.key,
                0x1C5CA0 + (variant == "untrusted"), t - 2 * year, t + 25 * year, True)
     life = (t - 3 * year, t - 2 * year) if variant == "expired" else (t - year, t + 20 * year)
