@@ -171,6 +171,8 @@ class Binding:
 
 BINDINGS: tuple[Binding, ...] = (
     Binding(".//sdg:LevelOfAssurance", ("LevelsOfAssurance", "LevelOfAssurance"), "level of assurance"),
+    Binding(".//sdg:AuthenticationLevelOfAssurance", ("LevelsOfAssurance", "LevelOfAssurance"),
+            "DSD authentication level of assurance"),
     Binding(".//rs:Exception/@code", ("EDMErrorCodes",), "EDM error code", kinds=EDM),
     Binding(".//rs:Exception/@code", ("DSDErrorCodes",), "DSD error code", kinds=frozenset({"dsd-response"})),
     Binding(".//rs:Exception/@code", ("EBErrorCodes",), "EB error code", kinds=frozenset({"eb-response"})),

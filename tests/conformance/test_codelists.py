@@ -235,3 +235,16 @@ def test_validator_runs_the_code_list_layer(ruleset, corpus):
     res = Validator(repo, layers=("codelist",)).validate_bytes(data.replace(b">High<", b">Medium<"))
     assert "codelist" in res.layers_run
     assert "CL-LevelsOfAssurance" in res.ids(Severity.FATAL)
+
+
+@pytest.mark.parametrize("value,flagged", [("High", False), ("Medium", True)])
+def test_dsd_authentication_level_of_assurance_is_bound(ruleset, value, flagged):
+    root = etree.fromstring(f"""<query:QueryResponse {NSDECL}
+      status="urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Success"><rim:RegistryObjectList>
+      <rim:RegistryObject id="urn:uuid:0b5c7a4e-3c1d-4e55-9f0a-1a2b3c4d5e6f"><rim:Slot name="DataServiceEvidenceType">
+      <rim:SlotValue xsi:type="rim:AnyValueType"><sdg:DataServiceEvidenceType>
+      <sdg:AuthenticationLevelOfAssurance>{value}</sdg:AuthenticationLevelOfAssurance>
+      </sdg:DataServiceEvidenceType></rim:SlotValue></rim:Slot></rim:RegistryObject>
+      </rim:RegistryObjectList></query:QueryResponse>""")
+    ids = {f.id for f in run(ruleset, root, kind="dsd-response")}
+    assert ids == ({"CL-LevelsOfAssurance"} if flagged else set())
