@@ -10,6 +10,7 @@ from pathlib import Path
 from conformance.report.events import EventStream
 from conformance.report.writers import render_json, render_junit, render_text
 from conformance.rules import tdd
+from conformance.rules.cs_signature import captured_headers
 from conformance.rules.validator import Validator
 
 
@@ -78,9 +79,8 @@ def run_corpus(report_dir: Path, *, quiet: bool = False) -> int:
         print(f"validating {len(repo.samples)} corpus files and {len(pairs)} corpus pairs", file=sys.stderr)
         stream.listeners.append(_progress(len(repo.samples) + len(pairs)))
     stream.start("oots-harness run", tdd=[str(r) for r in repo.roots])
-    from simulators.cli import _http_headers_for
     for p in repo.samples:
-        headers = _http_headers_for(p)
+        headers = captured_headers(p)
         stream.result(v.validate_file(p, extra={"http_headers": headers} if headers else None))
     for a, b in pairs:
         stream.result(v.validate_pair(a.read_bytes(), b.read_bytes(), a_name=str(a), b_name=str(b)))

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from conformance.rules import tdd
+from conformance.rules.cs_signature import captured_headers
 
 EXIT_OK, EXIT_TOOL, EXIT_NONCONFORMANT = 0, 1, 2
 TDD_GIT_URL = "https://code.europa.eu/oots/tdd/tdd_chapters.git"
@@ -21,15 +22,6 @@ def _expand(paths: list[str]) -> list[Path]:
     for p in map(Path, paths):
         out.extend(sorted(p.rglob("*.xml")) if p.is_dir() else [p])
     return out
-
-
-def _http_headers_for(path: Path) -> dict | None:
-    """Captured HTTP headers stored beside a Common Services answer (``x.xml`` -> ``x.headers``)."""
-    h = path.with_suffix(".headers")
-    if not h.exists():
-        return None
-    from conformance.rules.cs_signature import parse_headers
-    return {k.lower(): v for k, v in parse_headers(h.read_bytes()).items()}
 
 
 def _write(text: str, output: str | None) -> None:
@@ -55,7 +47,7 @@ def cmd_validate(args) -> int:
                  tdd=[str(r) for r in v.repo.roots] if v.repo else [])
     for f in files:
         extra = {}
-        headers = _http_headers_for(f) if f.exists() else None
+        headers = captured_headers(f) if f.exists() else None
         if headers is not None:
             extra["http_headers"] = headers
         stream.result(v.validate_file(f, kind=args.kind, edm=args.edm, extra=extra))

@@ -355,6 +355,12 @@ def _verify(body: bytes, headers: Mapping[str, str], roots: list[x509.Certificat
     return r
 
 
+def captured_headers(body_path) -> dict[str, str] | None:
+    """The HTTP headers captured beside an answer (``x.xml`` -> ``x.headers``), or None when there are none."""
+    h = Path(body_path).with_suffix(".headers")
+    return parse_headers(h.read_bytes()) if h.exists() else None
+
+
 def verify_capture(body_path, headers_path=None, **kw) -> CsSignatureReport:
     """Convenience: verify ``x.xml`` against ``x.headers`` (the capture layout)."""
     body_path = Path(body_path)

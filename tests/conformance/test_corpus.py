@@ -12,7 +12,7 @@ import pytest
 from conformance.rules.findings import Severity, Source
 from conformance.rules.validator import Validator
 from conformance.runner import corpus_pairs
-from simulators.cli import _http_headers_for
+from conformance.rules.cs_signature import captured_headers
 
 FR = "edm-v2.0-oots-france/xml/"
 GK = "edm-v0.99-governikus/xml/"
@@ -83,7 +83,7 @@ def _validator() -> Validator:
 
 
 def _validate(path):
-    headers = _http_headers_for(path)
+    headers = captured_headers(path)
     return _validator().validate_file(path, extra={"http_headers": headers} if headers else None)
 
 
