@@ -34,6 +34,7 @@ DEFAULT_MPC = NS_EB + "defaultMPC"
 NSMAP = {"env": NS_S12, "eb": NS_EB, "wsu": NS_WSU}
 
 _EB = "{%s}" % NS_EB
+_PARTY_ID, _ROLE = _EB + "PartyId", _EB + "Role"
 _S12 = "{%s}" % NS_S12
 WSU_ID = "{%s}Id" % NS_WSU
 _MUST_UNDERSTAND = _S12 + "mustUnderstand"
@@ -163,6 +164,22 @@ def _child(parent: etree._Element, name: str) -> etree._Element:
     return el
 
 
+def _kids(parent: etree._Element) -> dict[str, etree._Element]:
+    """Clark tag -> first child element with that tag, read in one pass over the children (the same
+    element ``_first`` would find for every tag at once)."""
+    out: dict[str, etree._Element] = {}
+    for c in parent:
+        out.setdefault(c.tag, c)  # comments/PIs have a non-str tag no lookup uses
+    return out
+
+
+def _need(kids: dict[str, etree._Element], parent: etree._Element, name: str) -> etree._Element:
+    el = kids.get(_EB + name)
+    if el is None:
+        raise _invalid(f"eb:{etree.QName(parent).localname} has no eb:{name}")
+    return el
+
+
 def _opt_text(parent: etree._Element, name: str) -> str | None:
     el = _first(parent, _EB + name)
     return None if el is None else _text(el)
@@ -220,15 +237,17 @@ class MessageInfo:
 
     @classmethod
     def from_element(cls, el: etree._Element) -> MessageInfo:
-        ts_text = _text(_child(el, "Timestamp"))
+        kids = _kids(el)
+        ts_text = _text(_need(kids, el, "Timestamp"))
         try:
             ts = parse_timestamp(ts_text)
         except ValueError as e:
             raise _invalid(str(e)) from None
-        mid = _text(_child(el, "MessageId"))
+        mid = _text(_need(kids, el, "MessageId"))
         if not mid:
             raise _invalid("empty eb:MessageId")
-        return cls(message_id=mid, timestamp=ts, ref_to_message_id=_opt_text(el, "RefToMessageId"))
+        ref = kids.get(_EB + "RefToMessageId")
+        return cls(message_id=mid, timestamp=ts, ref_to_message_id=None if ref is None else _text(ref))
 
 
 @dataclass
@@ -253,10 +272,18 @@ class Party:
 
     @classmethod
     def from_element(cls, el: etree._Element) -> Party:
-        ids = [(_text(p), p.get("type")) for p in el.iterchildren(_EB + "PartyId")]
+        ids = []
+        role_el = None
+        for c in el:
+            if c.tag == _PARTY_ID:
+                ids.append((_text(c), c.get("type")))
+            elif c.tag == _ROLE and role_el is None:
+                role_el = c
         if not ids:
             raise _invalid(f"eb:{etree.QName(el).localname} has no eb:PartyId")
-        role = _text(_child(el, "Role"))
+        if role_el is None:
+            raise _invalid(f"eb:{etree.QName(el).localname} has no eb:Role")
+        role = _text(role_el)
         return cls(party_id=ids[0][0], party_type=ids[0][1], role=role, extra_ids=ids[1:])
 
 
@@ -424,20 +451,22 @@ class UserMessage:
 
     @classmethod
     def from_element(cls, um: etree._Element) -> UserMessage:
-        pi = _child(um, "PartyInfo")
-        ci = _child(um, "CollaborationInfo")
-        svc = _child(ci, "Service")
-        ar = _first(ci, _EB + "AgreementRef")
-        payload = _first(um, _EB + "PayloadInfo")
+        kids = _kids(um)
+        pi = _need(kids, um, "PartyInfo")
+        ci = _need(kids, um, "CollaborationInfo")
+        pi_kids, ci_kids = _kids(pi), _kids(ci)
+        svc = _need(ci_kids, ci, "Service")
+        ar = ci_kids.get(_EB + "AgreementRef")
+        payload = kids.get(_EB + "PayloadInfo")
         return cls(
-            message_info=MessageInfo.from_element(_child(um, "MessageInfo")),
-            from_party=Party.from_element(_child(pi, "From")),
-            to_party=Party.from_element(_child(pi, "To")),
+            message_info=MessageInfo.from_element(_need(kids, um, "MessageInfo")),
+            from_party=Party.from_element(_need(pi_kids, pi, "From")),
+            to_party=Party.from_element(_need(pi_kids, pi, "To")),
             service=Service(_text(svc), svc.get("type")),
-            action=_text(_child(ci, "Action")),
-            conversation_id=_text(_child(ci, "ConversationId")),
+            action=_text(_need(ci_kids, ci, "Action")),
+            conversation_id=_text(_need(ci_kids, ci, "ConversationId")),
             agreement_ref=None if ar is None else AgreementRef(_text(ar), ar.get("type"), ar.get("pmode")),
-            properties=_properties_from_xml(_first(um, _EB + "MessageProperties")),
+            properties=_properties_from_xml(kids.get(_EB + "MessageProperties")),
             parts=[] if payload is None else [PartInfo.from_element(p)
                                               for p in payload.iterchildren(_EB + "PartInfo")],
             mpc=um.get("mpc"),

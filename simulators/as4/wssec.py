@@ -236,7 +236,7 @@ def _find(parent: etree._Element, tag: str) -> etree._Element | None:
 
 
 def _children(parent: etree._Element, tag: str) -> list[etree._Element]:
-    return [c for c in parent if c.tag == tag]
+    return list(parent.iterchildren(tag))  # the tag filter runs in lxml, not in Python
 
 
 def _one(parent: etree._Element, tag: str, what: str, err: Callable[[str, str], SecurityError] = _auth):
