@@ -40,6 +40,8 @@ from .wssec import Algorithms, SignedReference, Suite
 
 _EB = "{%s}" % NS_EB
 _S12 = "{%s}" % NS_S12
+_S12_HEADER, _S12_BODY, _EB_MESSAGING = _S12 + "Header", _S12 + "Body", _EB + "Messaging"
+_EB_UNITS, _EB_MESSAGE_INFO, _EB_MESSAGE_ID = (_EB + "UserMessage", _EB + "SignalMessage"), _EB + "MessageInfo", _EB + "MessageId"
 
 
 # --- results -------------------------------------------------------------------------------------------
@@ -181,12 +183,17 @@ def _with_ref(err: EbmsError, message_id: str | None) -> EbmsError:
 
 def _peek_message_id(messaging: etree._Element) -> str | None:
     """The MessageId of the (first) message unit, read before the header is fully parsed."""
+    # find("a/b") by plain loops stopping at the first match (MessageInfo and MessageId come first):
+    # cheaper than ElementPath or tag-filtered iterchildren
     for unit in messaging:
-        if unit.tag in (_EB + "UserMessage", _EB + "SignalMessage"):
-            info = next(unit.iterchildren(_EB + "MessageInfo"), None)  # find("a/b") without ElementPath
-            mid = next(info.iterchildren(_EB + "MessageId"), None) if info is not None else None
-            text = (mid.text or "").strip() if mid is not None else ""
-            return text[:512] or None
+        if unit.tag in _EB_UNITS:
+            for info in unit:
+                if info.tag == _EB_MESSAGE_INFO:
+                    for mid in info:
+                        if mid.tag == _EB_MESSAGE_ID:
+                            return (mid.text or "").strip()[:512] or None
+                    return None
+            return None
     return None
 
 
@@ -210,10 +217,16 @@ def _parse(content_type: str, body: bytes, limits: UnpackLimits) -> Parsed:
     envelope = parse_xml(swa.root)
     if envelope.tag != _S12 + "Envelope":
         raise EbmsError("EBMS:0009", f"root element is {envelope.tag}, not a SOAP 1.2 env:Envelope")
-    headers = [c for c in envelope if c.tag == _S12 + "Header"]
-    if len(headers) != 1 or sum(1 for c in envelope if c.tag == _S12 + "Body") != 1:
+    header, n_headers, n_bodies = None, 0, 0
+    for c in envelope:  # one pass over the envelope's children
+        tag = c.tag
+        if tag == _S12_HEADER:
+            header, n_headers = c, n_headers + 1
+        elif tag == _S12_BODY:
+            n_bodies += 1
+    if n_headers != 1 or n_bodies != 1:
         raise EbmsError("EBMS:0009", "the envelope needs exactly one env:Header and one env:Body")
-    messagings = [c for c in headers[0] if c.tag == _EB + "Messaging"]
+    messagings = [c for c in header if c.tag == _EB_MESSAGING]
     if len(messagings) != 1:
         raise EbmsError("EBMS:0009", f"env:Header holds {len(messagings)} eb:Messaging headers, expected 1")
     mid = _peek_message_id(messagings[0])

@@ -169,13 +169,25 @@ LENIENT_INBOUND = replace(
 # --- results -------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class SignedReference:
-    """One verified ``ds:Reference``; ``element`` is a detached copy, ready for a receipt's NRI."""
+    """One verified ``ds:Reference``; ``element`` is a detached copy, ready for a receipt's NRI.
+
+    ``source`` is the ``ds:Reference`` the copy is made from. With ``detached=False`` (what
+    :func:`verify` returns) it is the element in the verified document, and the copy is only made on
+    the first read of ``element`` (then kept: every read gives the same element); most received
+    messages never need it, and a deep copy costs more than the rest of the Reference's handling.
+    """
 
     uri: str
     transforms: tuple[str, ...]
     digest_method: str
     digest_value: str
-    element: etree._Element = field(compare=False, repr=False)
+    source: etree._Element = field(compare=False, repr=False)
+    detached: bool = field(default=False, compare=False, repr=False)
+
+    @functools.cached_property
+    def element(self) -> etree._Element:
+        """A detached deep copy of the ``ds:Reference`` (made once, on first access)."""
+        return self.source if self.detached else copy.deepcopy(self.source)
 
 
 @dataclass(frozen=True)
@@ -210,6 +222,22 @@ def _XENC(local: str) -> str:  # noqa: N802
     return _q(NS_XENC, local)
 
 
+_DS_SIGNATURE, _DS_SIGNED_INFO, _DS_SIGNATURE_VALUE = _DS("Signature"), _DS("SignedInfo"), _DS("SignatureValue")
+_DS_C14N_METHOD, _DS_SIGNATURE_METHOD, _DS_KEY_INFO = _DS("CanonicalizationMethod"), _DS("SignatureMethod"), _DS("KeyInfo")
+_DS_REFERENCE, _DS_TRANSFORMS, _DS_TRANSFORM = _DS("Reference"), _DS("Transforms"), _DS("Transform")
+_DS_DIGEST_METHOD, _DS_DIGEST_VALUE = _DS("DigestMethod"), _DS("DigestValue")
+
+_XENC_ENCRYPTED_DATA, _XENC_ENCRYPTED_KEY = _XENC("EncryptedData"), _XENC("EncryptedKey")
+_XENC_REFERENCE_LIST, _XENC_DATA_REFERENCE = _XENC("ReferenceList"), _XENC("DataReference")
+_XENC_ENCRYPTION_METHOD, _XENC_CIPHER_DATA = _XENC("EncryptionMethod"), _XENC("CipherData")
+_XENC_ORIGINATOR, _XENC11_KDM = _XENC("OriginatorKeyInfo"), _q(NS_XENC11, "KeyDerivationMethod")
+_HKDF_PRF, _HKDF_SALT = _q(NS_DSIG_MORE, "PRF"), _q(NS_DSIG_MORE, "Salt")
+_HKDF_INFO, _HKDF_KEY_LENGTH = _q(NS_DSIG_MORE, "Info"), _q(NS_DSIG_MORE, "KeyLength")
+_HKDF_PARAMS, _DSIG11_DER_KEY = _q(NS_DSIG_MORE, "HKDFParams"), _q(NS_DSIG11, "DEREncodedKeyValue")
+#: DER SubjectPublicKeyInfo of an X25519 key up to the 32 key bytes (RFC 8410: SEQUENCE { SEQUENCE { OID
+#: 1.3.101.110 }, BIT STRING }): every X25519 SPKI is these 12 bytes followed by the key
+_X25519_SPKI_PREFIX = bytes.fromhex("302a300506032b656e032100")
+
 _ULTIMATE_RECEIVER = "http://www.w3.org/2003/05/soap-envelope/role/ultimateReceiver"
 _NCNAME = re.compile(r"[A-Za-z_][\w.\-]*")
 
@@ -241,6 +269,31 @@ def _children(parent: etree._Element, tag: str) -> list[etree._Element]:
 
 def _one(parent: etree._Element, tag: str, what: str, err: Callable[[str, str], SecurityError] = _auth):
     found = _children(parent, tag)
+    if len(found) != 1:
+        raise err("malformed", f"expected one {what}, found {len(found)}")
+    return found[0]
+
+
+def _kids(parent: etree._Element) -> dict[object, list[etree._Element]]:
+    """The children of ``parent`` grouped by tag, in document order. One pass over the children costs
+    about what one tag-filtered ``iterchildren`` does: cheaper as soon as two names are looked up."""
+    out: dict[object, list[etree._Element]] = {}
+    for child in parent:
+        found = out.get(child.tag)
+        if found is None:
+            out[child.tag] = [child]
+        else:
+            found.append(child)
+    return out
+
+
+_NONE: tuple = ()
+
+
+def _one_of(kids: dict[object, list[etree._Element]], tag: str, what: str,
+            err: Callable[[str, str], SecurityError] = _auth) -> etree._Element:
+    """:func:`_one` on children grouped by :func:`_kids`."""
+    found = kids.get(tag, _NONE)
     if len(found) != 1:
         raise err("malformed", f"expected one {what}, found {len(found)}")
     return found[0]
@@ -315,14 +368,25 @@ def attachment_octets(att: Attachment) -> bytes:
 
 
 def _envelope_parts(root: etree._Element) -> tuple[etree._Element, etree._Element, etree._Element]:
-    header = _children(root, _S_HEADER)
-    body = _children(root, _S_BODY)
+    header, body, messaging, _securities = _envelope_and_security(root)
+    return header, body, messaging
+
+
+def _envelope_and_security(root: etree._Element
+                           ) -> tuple[etree._Element, etree._Element, etree._Element, list[etree._Element]]:
+    """Header, Body, ``eb:Messaging`` and the ``wsse:Security`` headers meant for us, in one pass over
+    the envelope's and the header's children. Raises ValueError when the envelope is malformed."""
+    kids = _kids(root)
+    header = kids.get(_S_HEADER, _NONE)
+    body = kids.get(_S_BODY, _NONE)
     if len(header) != 1 or len(body) != 1:
         raise ValueError("envelope needs exactly one env:Header and one env:Body")
-    messaging = _children(header[0], _EB_MESSAGING)
+    head = _kids(header[0])
+    messaging = head.get(_EB_MESSAGING, _NONE)
     if len(messaging) != 1:
         raise ValueError(f"env:Header needs exactly one eb:Messaging, found {len(messaging)}")
-    return header[0], body[0], messaging[0]
+    securities = [s for s in head.get(_SECURITY, _NONE) if s.get(_S_ROLE) in (None, "", _ULTIMATE_RECEIVER)]
+    return header[0], body[0], messaging[0], securities
 
 
 def _security_headers(header: etree._Element) -> list[etree._Element]:
@@ -444,7 +508,7 @@ def sign(
         etree.SubElement(ref, _DS("DigestMethod"), Algorithm=SHA256)
         digest = _b64(hashlib.sha256(octets).digest())
         etree.SubElement(ref, _DS("DigestValue")).text = digest
-        out.append(SignedReference(uri, tuple(transforms), SHA256, digest, copy.deepcopy(ref)))
+        out.append(SignedReference(uri, tuple(transforms), SHA256, digest, copy.deepcopy(ref), detached=True))
     value = etree.SubElement(sig, _DS("SignatureValue"))
     key_info = etree.SubElement(sig, _DS("KeyInfo"), Id=new_id("KI"))
     _str_to_bst(key_info, bst.get(WSU_ID), new_id)
@@ -505,36 +569,37 @@ class _Ref:
 def _verify(envelope, attachments, trust, expected_cert, at, allowed: Algorithms) -> VerifyResult:
     try:
         root = _root(envelope)
-        header, body, messaging = _envelope_parts(root)
+        header, body, messaging, securities = _envelope_and_security(root)
     except ValueError as exc:
         raise _policy("unsigned-part", str(exc)) from exc
-    securities = _security_headers(header)
     if len(securities) != 1:
         raise _policy("no-security" if not securities else "multiple-security", f"{len(securities)} headers")
     security = securities[0]
-    sigs = _children(security, _DS("Signature"))
+    sigs = _children(security, _DS_SIGNATURE)
     if len(sigs) != 1:
         raise _policy("unsigned" if not sigs else "multiple-signatures", f"{len(sigs)} ds:Signature")
     sig = sigs[0]
-    signed_info = _one(sig, _DS("SignedInfo"), "ds:SignedInfo")
-    c14n_method = _one(signed_info, _DS("CanonicalizationMethod"), "ds:CanonicalizationMethod")
+    sig_kids = _kids(sig)
+    signed_info = _one_of(sig_kids, _DS_SIGNED_INFO, "ds:SignedInfo")
+    si_kids = _kids(signed_info)
+    c14n_method = _one_of(si_kids, _DS_C14N_METHOD, "ds:CanonicalizationMethod")
     if c14n_method.get("Algorithm") not in allowed.c14n:
         raise _policy("c14n-algorithm", str(c14n_method.get("Algorithm")))
-    sig_method = _one(signed_info, _DS("SignatureMethod"), "ds:SignatureMethod").get("Algorithm")
+    sig_method = _one_of(si_kids, _DS_SIGNATURE_METHOD, "ds:SignatureMethod").get("Algorithm")
     if sig_method not in allowed.signature or sig_method not in (RSA_SHA256, EDDSA_ED25519):
         raise _policy("signature-algorithm", str(sig_method))
 
     index = _id_index(root)
-    refs = _resolve_references(root, signed_info, attachments, allowed, index)
-    targets = [r.target for r in refs]
+    refs = _resolve_references(root, signed_info, attachments, allowed, index, si_kids.get(_DS_REFERENCE, _NONE))
+    covered = {id(r.target) for r in refs}  # identity, as ``is``: the targets are alive in ``refs``
     for part, what in ((body, "env:Body"), (messaging, "eb:Messaging")):
-        if not any(t is part for t in targets):
+        if id(part) not in covered:
             raise _policy("unsigned-part", f"{what} is not signed")
     for att in attachments:
-        if not any(t is att for t in targets):
+        if id(att) not in covered:
             raise _policy("unsigned-part", f"attachment {att.href} is not signed")
 
-    cert = _signing_cert(sig, security, root, expected_cert, index)
+    cert = _signing_cert(sig, security, root, expected_cert, index, sig_kids)
     try:
         trust.validate(cert, purpose="sign", at=at)
     except CertificateError as exc:
@@ -543,7 +608,7 @@ def _verify(envelope, attachments, trust, expected_cert, at, allowed: Algorithms
         raise _auth("unexpected-certificate",
                     f"signed by {cert.subject.rfc4514_string()}, expected {expected_cert.subject.rfc4514_string()}")
 
-    signature = _b64decode(_one(sig, _DS("SignatureValue"), "ds:SignatureValue").text, "SignatureValue")
+    signature = _b64decode(_one_of(sig_kids, _DS_SIGNATURE_VALUE, "ds:SignatureValue").text, "SignatureValue")
     data = _c14n(signed_info, _prefix_list(c14n_method))
     pub = cert.public_key()
     try:
@@ -572,14 +637,16 @@ def _verify(envelope, attachments, trust, expected_cert, at, allowed: Algorithms
         digest = _HASHLIB[r.digest_method](octets).digest()
         if not hmac.compare_digest(digest, r.digest_value):
             raise _auth("digest-mismatch", r.uri)
-        out.append(SignedReference(r.uri, tuple(r.transforms), r.digest_method, _b64(r.digest_value),
-                                   copy.deepcopy(r.element)))
+        # the detached copy of the Reference (for a receipt) is made when first asked for
+        out.append(SignedReference(r.uri, tuple(r.transforms), r.digest_method, _b64(r.digest_value), r.element))
     return VerifyResult(cert, sig_method, tuple(out))
 
 
 def _resolve_references(root, signed_info, attachments: Sequence[Attachment], allowed: Algorithms,
-                        index: dict[str, object] | None = None) -> list[_Ref]:
-    elements = _children(signed_info, _DS("Reference"))
+                        index: dict[str, object] | None = None,
+                        elements: Sequence[etree._Element] | None = None) -> list[_Ref]:
+    if elements is None:
+        elements = _children(signed_info, _DS_REFERENCE)
     if not elements:
         raise _policy("unsigned-part", "SignedInfo has no Reference")
     if len(elements) > MAX_REFERENCES:
@@ -590,15 +657,16 @@ def _resolve_references(root, signed_info, attachments: Sequence[Attachment], al
     out = []
     for ref in elements:
         uri = ref.get("URI")
-        transforms_el = _children(ref, _DS("Transforms"))
-        transform_nodes = [t for t in transforms_el[0] if t.tag == _DS("Transform")] if transforms_el else []
+        ref_kids = _kids(ref)
+        transforms_el = ref_kids.get(_DS_TRANSFORMS, _NONE)
+        transform_nodes = [t for t in transforms_el[0] if t.tag == _DS_TRANSFORM] if transforms_el else []
         if len(transforms_el) > 1 or len(transform_nodes) > MAX_TRANSFORMS:
             raise _policy("transform", f"{uri}: too many transforms")
         transforms = [t.get("Algorithm") or "" for t in transform_nodes]
-        digest_method = _one(ref, _DS("DigestMethod"), "ds:DigestMethod").get("Algorithm")
+        digest_method = _one_of(ref_kids, _DS_DIGEST_METHOD, "ds:DigestMethod").get("Algorithm")
         if digest_method not in allowed.digest or digest_method not in _HASHES:
             raise _policy("digest-algorithm", f"{uri}: {digest_method}")
-        digest_value = _b64decode(_one(ref, _DS("DigestValue"), "ds:DigestValue").text, "DigestValue", 256)
+        digest_value = _b64decode(_one_of(ref_kids, _DS_DIGEST_VALUE, "ds:DigestValue").text, "DigestValue", 256)
         if uri is None:
             raise _policy("reference-uri", "Reference without URI")
         prefixes: list[str] = []
@@ -627,8 +695,9 @@ def _resolve_references(root, signed_info, attachments: Sequence[Attachment], al
 
 
 def _signing_cert(sig, security, root, expected_cert: x509.Certificate | None,
-                  index: dict[str, object] | None = None) -> x509.Certificate:
-    key_info = _one(sig, _DS("KeyInfo"), "ds:KeyInfo")
+                  index: dict[str, object] | None = None,
+                  sig_kids: dict[object, list[etree._Element]] | None = None) -> x509.Certificate:
+    key_info = _one_of(sig_kids if sig_kids is not None else _kids(sig), _DS_KEY_INFO, "ds:KeyInfo")
     token_ref = _one(key_info, _STR, "wsse:SecurityTokenReference")
     return _resolve_str(token_ref, security, root, expected_cert, _auth, index)
 
@@ -869,8 +938,9 @@ def _decrypt(envelope, attachments, key, allowed: Algorithms, require_encrypted:
     if len(securities) > 1:
         raise _policy("multiple-security", f"{len(securities)} headers")
     security = securities[0] if securities else None
-    encrypted = _children(security, _XENC("EncryptedData")) if security is not None else []
-    keys = _children(security, _XENC("EncryptedKey")) if security is not None else []
+    sec_kids = _kids(security) if security is not None else {}
+    encrypted = sec_kids.get(_XENC_ENCRYPTED_DATA, _NONE)
+    keys = sec_kids.get(_XENC_ENCRYPTED_KEY, _NONE)
     if not encrypted:
         if attachments and require_encrypted:
             raise _policy("unencrypted-part", f"{len(attachments)} part(s) and no EncryptedData")
@@ -880,9 +950,10 @@ def _decrypt(envelope, attachments, key, allowed: Algorithms, require_encrypted:
     if len(keys) != 1:
         raise _decryption("encrypted-key", f"expected one xenc:EncryptedKey, found {len(keys)}")
     ek = keys[0]
-    ref_list = _one(ek, _XENC("ReferenceList"), "xenc:ReferenceList", _decryption)
-    data_refs = {r.get("URI") for r in ref_list if r.tag == _XENC("DataReference")}
-    cek = _unwrap_key(ek, security, root, key, allowed)
+    ek_kids = _kids(ek)
+    ref_list = _one_of(ek_kids, _XENC_REFERENCE_LIST, "xenc:ReferenceList", _decryption)
+    data_refs = {r.get("URI") for r in ref_list if r.tag == _XENC_DATA_REFERENCE}
+    cek = _unwrap_key(ek, security, root, key, allowed, ek_kids)
 
     by_cid = {a.content_id: a for a in attachments}
     plain: dict[str, Attachment] = {}
@@ -891,12 +962,13 @@ def _decrypt(envelope, attachments, key, allowed: Algorithms, require_encrypted:
             raise _decryption("malformed", f"EncryptedData {ed.get('Id')!r} is not in the ReferenceList")
         if ed.get("Type") != SWA_CONTENT_ONLY:
             raise _policy("encryption-type", str(ed.get("Type")))
-        alg = _one(ed, _XENC("EncryptionMethod"), "xenc:EncryptionMethod", _decryption).get("Algorithm")
+        ed_kids = _kids(ed)
+        alg = _one_of(ed_kids, _XENC_ENCRYPTION_METHOD, "xenc:EncryptionMethod", _decryption).get("Algorithm")
         if alg not in allowed.data_encryption or alg != AES128_GCM:
             raise _policy("data-encryption-algorithm", str(alg))
-        cipher_data = _one(ed, _XENC("CipherData"), "xenc:CipherData", _decryption)
+        cipher_data = _one_of(ed_kids, _XENC_CIPHER_DATA, "xenc:CipherData", _decryption)
         cref = _one(cipher_data, _XENC("CipherReference"), "xenc:CipherReference", _decryption)
-        transforms = [t.get("Algorithm") for t in cref.iter(_DS("Transform"))]
+        transforms = [t.get("Algorithm") for t in cref.iter(_DS_TRANSFORM)]
         if transforms != [SWA_CIPHERTEXT]:
             raise _policy("transform", f"CipherReference transforms {transforms}")
         uri = cref.get("URI") or ""
@@ -924,13 +996,16 @@ def _decrypt(envelope, attachments, key, allowed: Algorithms, require_encrypted:
     return out
 
 
-def _unwrap_key(ek, security, root, key, allowed: Algorithms) -> bytes:
-    method = _one(ek, _XENC("EncryptionMethod"), "xenc:EncryptionMethod", _decryption)
+def _unwrap_key(ek, security, root, key, allowed: Algorithms,
+                ek_kids: dict[object, list[etree._Element]] | None = None) -> bytes:
+    if ek_kids is None:
+        ek_kids = _kids(ek)
+    method = _one_of(ek_kids, _XENC_ENCRYPTION_METHOD, "xenc:EncryptionMethod", _decryption)
     alg = method.get("Algorithm")
     wrapped = _b64decode(
-        _one(_one(ek, _XENC("CipherData"), "xenc:CipherData", _decryption), _XENC("CipherValue"),
+        _one(_one_of(ek_kids, _XENC_CIPHER_DATA, "xenc:CipherData", _decryption), _XENC("CipherValue"),
              "xenc:CipherValue", _decryption).text, "CipherValue", 4096, _decryption)
-    key_info = _one(ek, _DS("KeyInfo"), "ds:KeyInfo", _decryption)
+    key_info = _one_of(ek_kids, _DS_KEY_INFO, "ds:KeyInfo", _decryption)
     if alg in (RSA_OAEP, RSA_OAEP_MGF1P):
         if alg not in allowed.key_transport:
             raise _policy("key-transport-algorithm", alg)
@@ -969,23 +1044,29 @@ def _unwrap_key(ek, security, root, key, allowed: Algorithms) -> bytes:
 def _agree(agreement, key, allowed: Algorithms) -> bytes:
     if agreement.get("Algorithm") not in allowed.key_agreement or agreement.get("Algorithm") != X25519:
         raise _policy("key-agreement-algorithm", str(agreement.get("Algorithm")))
-    kdm = _one(agreement, _q(NS_XENC11, "KeyDerivationMethod"), "xenc11:KeyDerivationMethod", _decryption)
+    agreement_kids = _kids(agreement)
+    kdm = _one_of(agreement_kids, _XENC11_KDM, "xenc11:KeyDerivationMethod", _decryption)
     if kdm.get("Algorithm") not in allowed.key_derivation or kdm.get("Algorithm") != HKDF_URI:
         raise _policy("key-derivation-algorithm", str(kdm.get("Algorithm")))
-    params = _one(kdm, _q(NS_DSIG_MORE, "HKDFParams"), "dsig-more:HKDFParams", _decryption)
-    prf = _find(params, _q(NS_DSIG_MORE, "PRF"))
+    params = _kids(_one(kdm, _HKDF_PARAMS, "dsig-more:HKDFParams", _decryption))
+    prf = params.get(_HKDF_PRF, (None,))[0]
     if prf is None or prf.get("Algorithm") not in allowed.prf or prf.get("Algorithm") != HMAC_SHA256:
         raise _policy("key-derivation-algorithm", f"HKDF PRF {None if prf is None else prf.get('Algorithm')}")
-    salt_el, info_el = _find(params, _q(NS_DSIG_MORE, "Salt")), _find(params, _q(NS_DSIG_MORE, "Info"))
+    salt_el, info_el = params.get(_HKDF_SALT, (None,))[0], params.get(_HKDF_INFO, (None,))[0]
     salt = _b64decode(salt_el.text, "HKDF Salt", 1024, _decryption) if salt_el is not None else None
     info = _b64decode(info_el.text, "HKDF Info", 1024, _decryption) if info_el is not None else b""
-    length_el = _find(params, _q(NS_DSIG_MORE, "KeyLength"))
+    length_el = params.get(_HKDF_KEY_LENGTH, (None,))[0]
     if length_el is not None and (length_el.text or "").strip() not in ("16", "128"):
         raise _decryption("malformed", f"HKDF KeyLength {length_el.text!r} is not 16 bytes / 128 bits")
-    originator = _one(agreement, _XENC("OriginatorKeyInfo"), "xenc:OriginatorKeyInfo", _decryption)
-    der = _one(originator, _q(NS_DSIG11, "DEREncodedKeyValue"), "dsig11:DEREncodedKeyValue", _decryption)
+    originator = _one_of(agreement_kids, _XENC_ORIGINATOR, "xenc:OriginatorKeyInfo", _decryption)
+    der = _one(originator, _DSIG11_DER_KEY, "dsig11:DEREncodedKeyValue", _decryption)
+    raw = _b64decode(der.text, "originator key", 1024, _decryption)
     try:
-        eph = serialization.load_der_public_key(_b64decode(der.text, "originator key", 1024, _decryption))
+        if len(raw) == len(_X25519_SPKI_PREFIX) + 32 and raw.startswith(_X25519_SPKI_PREFIX):
+            # the one DER form of an X25519 SubjectPublicKeyInfo: what load_der_public_key gives, cheaper
+            eph = x25519.X25519PublicKey.from_public_bytes(raw[len(_X25519_SPKI_PREFIX):])
+        else:
+            eph = serialization.load_der_public_key(raw)
     except ValueError as exc:
         raise _decryption("malformed", f"originator key: {exc}") from exc
     if not isinstance(eph, x25519.X25519PublicKey):

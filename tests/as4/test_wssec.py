@@ -113,6 +113,11 @@ def test_round_trip(pki, trust, make_envelope, payloads, suite):
     assert [(r.uri, r.digest_value) for r in result.references] == [(r.uri, r.digest_value) for r in refs]
     assert [r.uri for r in refs] == ["#_body-1", "#_messaging-1", "cid:regrep@oots.eu", "cid:evidence@oots.eu"]
     assert result.references[2].element.tag == DS + "Reference"  # detached copies, for the receipt NRI
+    for ref in result.references:  # made lazily from the verified Reference: a detached, stable copy
+        assert ref.element is ref.element and ref.element is not ref.source
+        assert ref.element.getparent() is None and ref.source.getparent() is not None
+        assert etree.tostring(ref.element, method="c14n", exclusive=True) == \
+            etree.tostring(ref.source, method="c14n", exclusive=True)
 
 
 @pytest.mark.case("AS4-ENC-003")
