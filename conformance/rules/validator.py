@@ -240,8 +240,8 @@ class Validator:
         """Cross-message checks on parsed elements; the pair is put in check order first."""
         from .pairs import validate_pair
         res = ValidationResult(f"{a_name} ~ {b_name}")
-        res.kind = f"{detect(a).kind}~{detect(b).kind}"
-        res.version = detect(a).version
+        det_a = detect(a)
+        res.kind, res.version = f"{det_a.kind}~{detect(b).kind}", det_a.version
         res.layers_run.append("pair")
         ran, found = validate_pair(a, b, a_name=a_name, b_name=b_name, severities=self.severities)
         res.checks_run.extend(ran)

@@ -5,6 +5,7 @@ Every problem becomes a :class:`Finding` (ids ``XML-001``..``XML-004``); nothing
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -29,7 +30,17 @@ def make_parser() -> etree.XMLParser:
     return etree.XMLParser(**_PARSER_OPTS)
 
 
-_PARSER = make_parser()
+class _ThreadParsers(threading.local):
+    def __init__(self) -> None:
+        self.parser = make_parser()
+
+
+_parsers = _ThreadParsers()
+
+
+def shared_parser() -> etree.XMLParser:
+    """The calling thread's hardened parser (lxml parsers must not be shared between threads)."""
+    return _parsers.parser
 
 
 @dataclass
@@ -92,7 +103,7 @@ def parse_bytes(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedDoc
         return ParsedDocument(None, [_fatal("XML-002", "document type declarations (DTD) are forbidden in OOTS "
                                             "messages", "no <!DOCTYPE>", "<!DOCTYPE ...>")], size=size)
     try:
-        root = etree.fromstring(data, _PARSER)
+        root = etree.fromstring(data, _parsers.parser)
     except etree.XMLSyntaxError as exc:
         msg = str(exc.msg if hasattr(exc, "msg") and exc.msg else exc)
         return ParsedDocument(None, [_fatal("XML-001", f"not well-formed XML: {msg}")], size=size)

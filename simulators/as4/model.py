@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import copy
 import re
-import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Iterable, NamedTuple, Union
 
 from lxml import etree
+
+from conformance.rules.xmlsafe import shared_parser
 
 from .errors import EbmsError, SignalError
 
@@ -110,17 +111,6 @@ def parse_timestamp(text: str) -> datetime:
     return datetime.fromisoformat(t)
 
 
-class _Parsers(threading.local):
-    def __init__(self) -> None:
-        self.parser = etree.XMLParser(
-            resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
-            huge_tree=False, remove_blank_text=False,
-        )
-
-
-_parsers = _Parsers()
-
-
 def parse_xml(data: bytes | str) -> etree._Element:
     """Hardened XML parse (no DTD, no entities, no network); raises ``EbmsError`` EBMS:0009 on bad input.
 
@@ -129,7 +119,7 @@ def parse_xml(data: bytes | str) -> etree._Element:
     if isinstance(data, str):
         data = data.encode("utf-8")
     try:
-        root = etree.fromstring(data, _parsers.parser)
+        root = etree.fromstring(data, shared_parser())
     except etree.XMLSyntaxError as e:
         raise EbmsError("EBMS:0009", f"not well-formed XML: {e}") from None
     if root.getroottree().docinfo.doctype:

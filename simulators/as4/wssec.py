@@ -50,6 +50,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
 from lxml import etree
 
+from conformance.rules.xmlsafe import shared_parser
+
 from ..pki import CertificateError, TrustStore
 from .errors import EbmsError
 from .parts import Attachment
@@ -241,10 +243,6 @@ _X25519_SPKI_PREFIX = bytes.fromhex("302a300506032b656e032100")
 _ULTIMATE_RECEIVER = "http://www.w3.org/2003/05/soap-envelope/role/ultimateReceiver"
 _NCNAME = re.compile(r"[A-Za-z_][\w.\-]*")
 
-_XML_PARSER = etree.XMLParser(
-    resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False, huge_tree=False,
-    remove_blank_text=False,
-)
 
 
 def _new_id(prefix: str) -> str:
@@ -327,14 +325,13 @@ def _c14n_as_on_the_wire(el: etree._Element, prefixes: Sequence[str]) -> bytes:
     while node.getparent() is not None:
         steps.append(node.getparent().index(node))
         node = node.getparent()
-    wire = etree.fromstring(etree.tostring(node), _WIRE_PARSER)
+    wire = etree.fromstring(etree.tostring(node), shared_parser())
     for i in reversed(steps):
         wire = wire[i]
     return _c14n(wire, prefixes)
 
 
 _INCLUSIVE_NAMESPACES = "{%s}InclusiveNamespaces" % NS_EC
-_WIRE_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 
 
 def _c14n(el: etree._Element, prefixes: Sequence[str] = ()) -> bytes:
@@ -360,7 +357,7 @@ def attachment_octets(att: Attachment) -> bytes:
         return att.data
     if len(att.data) > MAX_XML_PART:
         raise ValueError(f"XML part larger than {MAX_XML_PART} bytes")
-    root = etree.fromstring(att.data, _XML_PARSER)
+    root = etree.fromstring(att.data, shared_parser())
     tree = root.getroottree()
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
         raise ValueError("XML part carries a DTD")
