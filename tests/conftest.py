@@ -8,6 +8,14 @@ import pytest
 from conformance.rules import tdd as tdd_mod
 
 
+def pytest_sessionstart(session):
+    """Stop at once, with one clear line, when the TDD corpus the suite needs cannot be found."""
+    try:
+        tdd_mod.get_repository()
+    except tdd_mod.TddNotFound as exc:
+        pytest.exit(f"oots-harness tests need the TDD corpus: {exc}", returncode=1)
+
+
 @pytest.fixture(scope="session")
 def tdd():
     """The indexed TDD artefacts (``OOTS_TDD_DIR`` or ``../shared/tdd``)."""

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import os
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -22,16 +21,15 @@ EB = "{%s}" % NS_EB
 # --- TDD corpus and schema helpers (also used by test_errors_receipts) ----------------------------------
 
 
-def tdd_dir() -> Path:
-    env = os.environ.get("OOTS_TDD_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[2].parent / "shared" / "tdd"
-
-
 def tdd_path(*parts: str) -> Path:
-    p = tdd_dir().joinpath(*parts)
-    if not p.exists():
-        pytest.skip(f"TDD corpus file not found: {p} (set OOTS_TDD_DIR)")
-    return p
+    """A corpus file, found the way the harness finds TDD artefacts; a missing corpus fails the test."""
+    from conformance.rules import tdd
+
+    for root in tdd.get_repository().roots:
+        p = root.joinpath(*parts)
+        if p.exists():
+            return p
+    pytest.fail(f"TDD corpus file not found: {'/'.join(parts)}", pytrace=False)
 
 
 FR_MESSAGES = ("edm-v2.0-oots-france", "xml", "reference", "messages")
@@ -54,9 +52,9 @@ def _load_schema(root: str) -> etree.XMLSchema:
 
 def ebms_schema() -> etree.XMLSchema:
     """ebMS 3 header XSD (errata 64179) + SOAP 1.2 + xml.xsd, all resolved from the local corpus."""
-    tdd_path("ebms3", "xsd", "ebms", "ebms-header-3_0-200704.xsd")
+    root = tdd_path("ebms3", "xsd", "ebms", "ebms-header-3_0-200704.xsd").parents[3]
     tdd_path("w3c", "xsd", "xml", "xml.xsd")
-    return _load_schema(str(tdd_dir()))
+    return _load_schema(str(root))
 
 
 def assert_valid(el: etree._Element) -> None:
